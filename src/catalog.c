@@ -1,0 +1,261 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Access to trickle's catalog tables and fixed objects.
+ *
+ * trickle.catalog is the authority on what is a stream table: the access
+ * method "trickle" is only a pre-filter (anyone can restore a table with it).
+ * The guard asks trickle_is_stream_table from inside executor and utility
+ * hooks, so that check reads the catalog's primary-key index directly and
+ * needs no SPI.  Everything else goes through SPI; writes switch to the
+ * extension owner for the duration of one statement (the user id is restored
+ * by transaction abort if the statement fails).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xlog.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_extension.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "parser/parse_relation.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/varlena.h"
+
+#include "catalog.h"
+#include "errors.h"
+#include "trickle.h"
+
+/*
+ * trickle_schema_oid: InvalidOid when the extension is not installed in this
+ * database.
+ */
+Oid
+trickle_schema_oid(void)
+{
+	return get_namespace_oid(TRICKLE_SCHEMA, true);
+}
+
+/*
+ * trickle_am_oid: the "trickle" table access method.
+ */
+Oid
+trickle_am_oid(bool missing_ok)
+{
+	return get_table_am_oid(TRICKLE_AM, missing_ok);
+}
+
+/*
+ * trickle_extension_owner: the role that owns the extension.
+ */
+Oid
+trickle_extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(TRICKLE_EXTENSION));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"trickle\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION trickle.")));
+	return owner;
+}
+
+/*
+ * trickle_frontier_is_foreign: were these contents made by another cluster,
+ * or for another relation (a restored dump)?  Then they must be rebuilt.
+ */
+bool
+trickle_frontier_is_foreign(const TrickleStreamTable *st)
+{
+	return st->frontier_sysid != (int64) GetSystemIdentifier() ||
+		st->frontier_relid != st->relid;
+}
+
+/*
+ * trickle_classify_relation: is relid recorded in trickle.catalog, and is its
+ * frontier its own?
+ *
+ * Reads the catalog's primary-key index with the current snapshot, or a
+ * catalog snapshot when none is active (utility hooks run before one is
+ * pushed for some statements).
+ */
+TrickleRelationKind
+trickle_classify_relation(Oid relid)
+{
+	Oid			nsp = trickle_schema_oid();
+	Oid			catoid;
+	Oid			idxoid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	TrickleRelationKind kind = TRICKLE_RELATION_OTHER;
+	Snapshot	snapshot;
+
+	if (!OidIsValid(nsp))
+		return kind;
+	catoid = get_relname_relid(TRICKLE_CATALOG, nsp);
+	idxoid = get_relname_relid(TRICKLE_CATALOG "_pkey", nsp);
+	if (!OidIsValid(catoid) || !OidIsValid(idxoid))
+		return kind;
+
+	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetCatalogSnapshot(catoid);
+	rel = table_open(catoid, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, idxoid, true, snapshot, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		int64		sysid;
+		Oid			frontier_relid;
+
+		sysid = DatumGetInt64(heap_getattr(tuple,
+										   attnameAttNum(rel, "frontier_sysid", false),
+										   desc, &isnull));
+		frontier_relid = DatumGetObjectId(heap_getattr(tuple,
+													   attnameAttNum(rel, "frontier_relid", false),
+													   desc, &isnull));
+		if (sysid == (int64) GetSystemIdentifier() && frontier_relid == relid)
+			kind = TRICKLE_RELATION_STREAM_TABLE;
+		else
+			kind = TRICKLE_RELATION_RESTORED;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return kind;
+}
+
+static char *
+spi_text(HeapTuple tuple, TupleDesc desc, const char *column)
+{
+	char	   *value = SPI_getvalue(tuple, desc, SPI_fnumber(desc, column));
+
+	return value ? pstrdup(value) : NULL;
+}
+
+/*
+ * trickle_catalog_load: fill *st from trickle.catalog; false if not found.
+ * Strings are palloc'd in the caller's context (not SPI's).
+ */
+bool
+trickle_catalog_load(Oid relid, TrickleStreamTable *st)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT relid::oid, query, definition, schedule,"
+							  " refresh_mode, effective_mode, status, is_populated,"
+							  " frontier_sysid, frontier_relid"
+							  " FROM trickle.catalog WHERE relid = $1",
+							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read trickle.catalog");
+	if (SPI_processed == 0)
+		return false;
+
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	spi = MemoryContextSwitchTo(caller);
+	st->relid = relid;
+	st->query = spi_text(tuple, desc, "query");
+	st->definition = spi_text(tuple, desc, "definition");
+	st->schedule = spi_text(tuple, desc, "schedule");
+	st->refresh_mode = spi_text(tuple, desc, "refresh_mode");
+	st->effective_mode = spi_text(tuple, desc, "effective_mode");
+	st->status = spi_text(tuple, desc, "status");
+	st->is_populated = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
+	st->frontier_sysid = DatumGetInt64(SPI_getbinval(tuple, desc, 9, &isnull));
+	st->frontier_relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 10, &isnull));
+	MemoryContextSwitchTo(spi);
+	return true;
+}
+
+/*
+ * trickle_catalog_exec: run one catalog-writing statement as the extension
+ * owner.  Values are passed as parameters, never spliced.
+ */
+void
+trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
+					 Datum *values, const char *nulls)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc < 0)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * trickle_resolve_stream_table: look up a user-given (possibly qualified)
+ * name, lock the relation in lockmode, and check that it is a stream table.
+ * Fills *st when it is not NULL.  Needs SPI.
+ */
+Oid
+trickle_resolve_stream_table(text *name, LOCKMODE lockmode, TrickleStreamTable *st)
+{
+	List	   *names;
+	RangeVar   *rv;
+	Oid			relid;
+	TrickleStreamTable local;
+
+	names = textToQualifiedNameList(name);
+	rv = makeRangeVarFromNameList(names);
+	relid = RangeVarGetRelid(rv, lockmode, true);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(TRICKLE_ERRCODE_UNDEFINED_TABLE),
+				 errmsg("stream table \"%s\" does not exist", text_to_cstring(name)),
+				 errdetail("No relation named \"%s\" is visible with the current search_path.",
+						   NameListToString(names)),
+				 errhint("List stream tables with SELECT name FROM trickle.stream_tables.")));
+	if (!trickle_catalog_load(relid, st ? st : &local))
+		ereport(ERROR,
+				(errcode(TRICKLE_ERRCODE_NOT_STREAM_TABLE),
+				 errmsg("\"%s\" is not a stream table", NameListToString(names)),
+				 errdetail("Relation \"%s\" is not recorded in trickle.catalog.",
+						   NameListToString(names)),
+				 errhint("List stream tables with SELECT name FROM trickle.stream_tables.")));
+	return relid;
+}

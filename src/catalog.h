@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  Reading and writing trickle's own catalog (schema "trickle").
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TRICKLE_CATALOG_H
+#define TRICKLE_CATALOG_H
+
+#include "postgres.h"
+
+#include "nodes/pg_list.h"
+
+/* one row of trickle.catalog, copied into the caller's memory context */
+typedef struct TrickleStreamTable
+{
+	Oid			relid;
+	char	   *query;			/* as the user wrote it */
+	char	   *definition;		/* deparsed, schema-qualified */
+	char	   *schedule;
+	char	   *refresh_mode;	/* auto, full, differential */
+	char	   *effective_mode; /* FULL, DIFFERENTIAL */
+	char	   *status;			/* ACTIVE, SUSPENDED, ERROR */
+	bool		is_populated;
+	int64		frontier_sysid;
+	Oid			frontier_relid;
+} TrickleStreamTable;
+
+/* what the catalog says of a relation; needs no SPI connection */
+typedef enum TrickleRelationKind
+{
+	TRICKLE_RELATION_OTHER,		/* not in trickle.catalog */
+	TRICKLE_RELATION_STREAM_TABLE,	/* a stream table: only trickle writes it */
+	TRICKLE_RELATION_RESTORED	/* restored from a dump, awaiting reinit */
+} TrickleRelationKind;
+
+extern TrickleRelationKind trickle_classify_relation(Oid relid);
+extern bool trickle_frontier_is_foreign(const TrickleStreamTable *st);
+
+/*
+ * The rest need an open SPI connection.  Writes run as the extension's owner,
+ * so that any role that may create a stream table can record it without
+ * holding privileges on the catalog itself.
+ */
+extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
+extern void trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
+								 Datum *values, const char *nulls);
+
+/* resolve a user-given stream table name; errors if it is not one */
+extern Oid	trickle_resolve_stream_table(text *name, LOCKMODE lockmode,
+										 TrickleStreamTable *st);
+
+#endif							/* TRICKLE_CATALOG_H */

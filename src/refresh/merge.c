@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * merge.c
+ *	  Applying new contents to a stream table.
+ *
+ * FULL: the defining query is run once and its result compared with the
+ * current contents by __trickle_row_id; rows whose identity vanished are
+ * deleted, rows whose identity is new are inserted, and rows whose identity
+ * stays but whose binary image differs (record *=; this catches a value that
+ * changed only in form, 1.0 to 1.00) are updated in place.  All three run in
+ * one statement (data-modifying CTEs sharing one snapshot), each identity is
+ * touched by at most one of them, and unchanged rows are not touched at all:
+ * a FULL refresh neither blocks readers (no TRUNCATE, only row locks on
+ * changed rows) nor doubles the heap.
+ *
+ * The three must run in that order, so that a user's unique index on a
+ * stream table column sees a value freed by a deleted row before another row
+ * takes it.  PostgreSQL does not order data-modifying CTEs, so the order is
+ * made a data dependency: the UPDATE's WHERE clause needs count(*) of the
+ * DELETE's output and the INSERT's needs the UPDATE's; each is a one-time
+ * filter, evaluated (running the statement it counts to completion) before
+ * the first row is written.  Deleted rows are invisible to the unique check
+ * of the same transaction.
+ *
+ * A row's identity for FULL is hash(all values) combined with its ordinal
+ * among identical rows, which keeps duplicate rows apart and makes the same
+ * result map to the same identities on every refresh.
+ *
+ * The caller runs this as the stream table's owner under a fixed
+ * search_path, holds a lock excluding other refreshes, and has told the
+ * guard that this relation may be written.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "fdw/fdw.h"
+#include "refresh/refresh.h"
+#include "trickle.h"
+
+/* appends "prefix.c1, prefix.c2, ..." */
+static void
+append_columns(StringInfo buf, List *columns, const char *prefix)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		if (lc != list_head(columns))
+			appendStringInfoString(buf, ", ");
+		if (prefix)
+			appendStringInfo(buf, "%s.", prefix);
+		appendStringInfoString(buf, quote_identifier(((TrickleColumn *) lfirst(lc))->name));
+	}
+}
+
+/* appends "ROW(a.c...)::record *= ROW(b.c...)::record" */
+static void
+append_same_image(StringInfo buf, List *columns, const char *a, const char *b)
+{
+	/* the casts make it one record comparison, not one per column */
+	appendStringInfoString(buf, "ROW(");
+	append_columns(buf, columns, a);
+	appendStringInfoString(buf, ")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(");
+	append_columns(buf, columns, b);
+	appendStringInfoString(buf, ")::pg_catalog.record");
+}
+
+static int64
+count_column(int column)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								  column, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+/*
+ * trickle_full_apply: make relid's contents equal the result of definition.
+ */
+void
+trickle_full_apply(Oid relid, const char *definition, List *columns,
+				   int64 *rows_inserted, int64 *rows_deleted)
+{
+	char	   *target = trickle_relation_qualified_name(relid);
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "WITH n AS ("
+					 "SELECT pg_catalog.hashint8extended(h.__trickle_h, h.__trickle_n) AS %s, ",
+					 TRICKLE_ROW_ID);
+	append_columns(&sql, columns, "h");
+	appendStringInfo(&sql,
+					 " FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.__trickle_h)"
+					 " AS __trickle_n FROM (SELECT d.*, trickle._row_hash(d) AS __trickle_h"
+					 " FROM (%s) d) q) h), ", definition);
+
+	/* rows whose identity is gone */
+	appendStringInfo(&sql,
+					 "del AS (DELETE FROM ONLY %s o WHERE NOT EXISTS"
+					 " (SELECT FROM n WHERE n.%s = o.%s) RETURNING 1), ",
+					 target, TRICKLE_ROW_ID, TRICKLE_ROW_ID);
+
+	/* rows whose identity stays but whose values changed, if only in form */
+	appendStringInfo(&sql, "upd AS (UPDATE ONLY %s o SET ", target);
+	foreach(lc, columns)
+	{
+		const char *name = quote_identifier(((TrickleColumn *) lfirst(lc))->name);
+
+		appendStringInfo(&sql, "%s%s = n.%s", lc == list_head(columns) ? "" : ", ",
+						 name, name);
+	}
+	appendStringInfo(&sql, " FROM n WHERE (SELECT pg_catalog.count(*) FROM del) >= 0"
+					 " AND o.%s = n.%s AND NOT ",
+					 TRICKLE_ROW_ID, TRICKLE_ROW_ID);
+	append_same_image(&sql, columns, "o", "n");
+	appendStringInfoString(&sql, " RETURNING 1), ");
+
+	/* new identities */
+	appendStringInfo(&sql, "ins AS (INSERT INTO %s (", target);
+	append_columns(&sql, columns, NULL);
+	appendStringInfo(&sql, ", %s) SELECT ", TRICKLE_ROW_ID);
+	append_columns(&sql, columns, "n");
+	appendStringInfo(&sql, ", n.%s FROM n WHERE (SELECT pg_catalog.count(*) FROM upd) >= 0"
+					 " AND NOT EXISTS (SELECT FROM ONLY %s o WHERE o.%s = n.%s) RETURNING 1) ",
+					 TRICKLE_ROW_ID, target, TRICKLE_ROW_ID, TRICKLE_ROW_ID);
+
+	/* an update counts as one row deleted and one inserted */
+	appendStringInfoString(&sql,
+						   "SELECT i.n + u.n, d.n + u.n"
+						   " FROM (SELECT pg_catalog.count(*) AS n FROM ins) i,"
+						   " (SELECT pg_catalog.count(*) AS n FROM upd) u,"
+						   " (SELECT pg_catalog.count(*) AS n FROM del) d");
+
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "FULL refresh of %s returned no counts", target);
+	*rows_inserted = count_column(1);
+	*rows_deleted = count_column(2);
+	pfree(sql.data);
+}
