@@ -151,6 +151,12 @@ reinitialize_dependencies(Oid relid, const char *definition)
 	trickle_query_record_dependencies(relid, trickle_query_analyze(definition));
 }
 
+static void
+refresh_error_callback(void *arg)
+{
+	errcontext("refresh of stream table \"%s\"", (const char *) arg);
+}
+
 /*
  * trickle_refresh: refresh relid now.  full forces a FULL refresh (in this
  * version every refresh of a populated stream table is FULL).  Errors
@@ -162,6 +168,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	TrickleRefreshResult result = {0};
 	TrickleStreamTable st;
 	OwnerContext owner;
+	ErrorContextCallback errcallback;
 	TimestampTz started;
 	instr_time	start_time;
 	instr_time	duration;
@@ -177,6 +184,11 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 				 errhint("Nothing to refresh.")));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, get_rel_name(relid));
+
+	errcallback.callback = refresh_error_callback;
+	errcallback.arg = trickle_relation_qualified_name(relid);
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	result.action = trickle_frontier_is_foreign(&st) ?
 		TRICKLE_ACTION_REINITIALIZE : TRICKLE_ACTION_FULL;
@@ -202,6 +214,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	INSTR_TIME_SUBTRACT(duration, start_time);
 	result.duration_ms = INSTR_TIME_GET_MILLISEC(duration);
 	record_refresh(relid, started, &result, initiator);
+	error_context_stack = errcallback.previous;
 	return result;
 }
 

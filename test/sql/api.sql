@@ -1,5 +1,6 @@
 -- The SQL API: create, query, refresh, drop.
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 
 CREATE TABLE orders (id int PRIMARY KEY, customer_id int, amount numeric);
 INSERT INTO orders SELECT g, g % 5, g * 1.5 FROM generate_series(1, 100) g;

@@ -1,6 +1,7 @@
 -- Bad input gets a clear error and leaves nothing behind.
 \set VERBOSITY default
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE TABLE src (id int PRIMARY KEY, grp int, val numeric, note text);
 INSERT INTO src SELECT g, g % 3, g, 'n' || g FROM generate_series(1, 10) g;
 CREATE TEMP TABLE tmp_src (a int);
@@ -65,9 +66,7 @@ SELECT trickle.create_stream_table(NULL, 'SELECT id FROM src');
 SELECT trickle.create_stream_table('bad1', NULL);
 
 -- an error while populating (division by zero) rolls everything back
-\set VERBOSITY terse
 SELECT trickle.create_stream_table('bad1', 'SELECT id / (id - 5) AS x FROM src');
-\set VERBOSITY default
 
 -- nothing was left behind by any of the above
 SELECT * FROM trace;

@@ -1,5 +1,6 @@
 -- Only trickle writes stream tables; reading, indexing and granting work.
 SET client_min_messages = warning;
+\set SHOW_CONTEXT never
 CREATE TABLE gsrc (k int, v int);
 INSERT INTO gsrc VALUES (1, 10), (2, 20);
 SELECT trickle.create_stream_table('gst', 'SELECT k, sum(v) AS s FROM gsrc GROUP BY k');
