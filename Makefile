@@ -14,6 +14,7 @@ OBJS = \
 	src/catalog.o \
 	src/api/api.o \
 	src/api/query.o \
+	src/api/rename.o \
 	src/fdw/guard.o \
 	src/fdw/relation.o \
 	src/refresh/merge.o \

@@ -25,5 +25,11 @@ typedef struct TrickleQuery
 /* src/api/query.c */
 extern TrickleQuery *trickle_query_analyze(const char *sql);
 extern void trickle_query_record_dependencies(Oid relid, TrickleQuery *tq);
+extern Query *trickle_query_parse_definition(const char *definition);
+extern char *trickle_query_deparse(Query *query);
+
+/* src/api/rename.c: called by the guard around RENAME and SET SCHEMA */
+extern List *trickle_rename_prepare(Node *stmt);
+extern void trickle_rename_finish(List *defs);
 
 #endif							/* TRICKLE_API_H */

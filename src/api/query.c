@@ -211,8 +211,12 @@ output_columns(Query *query)
 	return columns;
 }
 
-static char *
-deparse(Query *query)
+/*
+ * trickle_query_deparse: query as SQL text with every object outside
+ * pg_catalog schema-qualified.
+ */
+char *
+trickle_query_deparse(Query *query)
 {
 	int			nestlevel = NewGUCNestLevel();
 	char	   *sql;
@@ -282,8 +286,30 @@ trickle_query_analyze(const char *sql)
 
 	error_context_stack = errcallback.previous;
 
-	tq->definition = deparse(tq->query);
+	tq->definition = trickle_query_deparse(tq->query);
 	return tq;
+}
+
+/*
+ * trickle_query_parse_definition: analyse a stored (schema-qualified)
+ * definition, without the checks made when it was created.
+ */
+Query *
+trickle_query_parse_definition(const char *definition)
+{
+	int			nestlevel = NewGUCNestLevel();
+	List	   *raw;
+	Query	   *query;
+
+	(void) set_config_option("search_path", TRICKLE_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	raw = raw_parser(definition, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		elog(ERROR, "stored definition is not a single statement");
+	query = parse_analyze_fixedparams(linitial(raw), definition, NULL, 0, NULL);
+	AtEOXact_GUC(true, nestlevel);
+	return query;
 }
 
 /*

@@ -15,7 +15,9 @@
  *   that change columns, access method, constraints, inheritance or
  *   partitioning, CREATE RULE, BEFORE/INSTEAD OF row triggers, and creating a
  *   table with the "trickle" access method outside trickle; and, on any
- *   table, ALTER COLUMN TYPE of a column a stream table reads.
+ *   table, ALTER COLUMN TYPE of a column a stream table reads.  Around
+ *   RENAME and SET SCHEMA it has src/api/rename.c re-deparse the stored
+ *   definitions.
  *
  * The access method is only a cheap pre-filter; trickle.catalog decides.  A
  * relation whose catalog row was restored from a dump (foreign frontier) is
@@ -48,6 +50,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "api/api.h"
 #include "catalog.h"
 #include "errors.h"
 #include "fdw/fdw.h"
@@ -404,8 +407,13 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   ParamListInfo params, QueryEnvironment *queryEnv,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
+	List	   *renamed = NIL;
+
 	if (IsTransactionState() && OidIsValid(trickle_am_oid(true)))
+	{
 		check_utility(pstmt->utilityStmt);
+		renamed = trickle_rename_prepare(pstmt->utilityStmt);
+	}
 
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
@@ -413,6 +421,8 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+
+	trickle_rename_finish(renamed);
 }
 
 /*
