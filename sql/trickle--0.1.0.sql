@@ -122,6 +122,11 @@ CREATE FUNCTION trickle._row_hash(record) RETURNS bigint
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'trickle_row_hash';
 
+-- Identity of the n-th row with a given _row_hash (see src/refresh/rowid.c).
+CREATE FUNCTION trickle._row_id(bigint, bigint) RETURNS bigint
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'trickle_row_id';
+
 -- Removes catalog rows of dropped stream tables, however they were dropped.
 CREATE FUNCTION trickle._on_sql_drop() RETURNS event_trigger
 LANGUAGE C

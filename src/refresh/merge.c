@@ -22,9 +22,10 @@
  * the first row is written.  Deleted rows are invisible to the unique check
  * of the same transaction.
  *
- * A row's identity for FULL is hash(all values) combined with its ordinal
- * among identical rows, which keeps duplicate rows apart and makes the same
- * result map to the same identities on every refresh.
+ * A row's identity for FULL is trickle._row_id(hash of all values, ordinal
+ * among rows with that hash) (src/refresh/rowid.c), which keeps duplicate
+ * rows apart and maps the same result to the same identities on every
+ * refresh.
  *
  * The caller runs this as the stream table's owner under a fixed
  * search_path, holds a lock excluding other refreshes, and has told the
@@ -94,7 +95,7 @@ trickle_full_apply(Oid relid, const char *definition, List *columns,
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH n AS ("
-					 "SELECT pg_catalog.hashint8extended(h.__trickle_h, h.__trickle_n) AS %s, ",
+					 "SELECT trickle._row_id(h.__trickle_h, h.__trickle_n) AS %s, ",
 					 TRICKLE_ROW_ID);
 	append_columns(&sql, columns, "h");
 	appendStringInfo(&sql,

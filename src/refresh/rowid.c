@@ -10,6 +10,12 @@
  * is hashed through its output function; equal binary images still hash
  * alike, which is all a FULL refresh's row matching needs.
  *
+ * _row_id keeps the full 64 bits: the first row with a hash takes the hash
+ * itself, later ones (duplicates, or the rare distinct row with the same
+ * hash) a 64-bit hash of the pair.  (hashint8extended would not do: it folds
+ * its argument to 32 bits so that int8 hashes like int4, which makes
+ * collisions likely from tens of thousands of rows.)
+ *
  * The per-column function lookups are cached in fn_extra for the row type
  * seen first; a call with another row type rebuilds the cache.
  *
@@ -149,4 +155,22 @@ trickle_row_hash(PG_FUNCTION_ARGS)
 	pfree(values);
 	pfree(nulls);
 	PG_RETURN_INT64((int64) hash);
+}
+
+PG_FUNCTION_INFO_V1(trickle_row_id);
+
+/*
+ * trickle_row_id(hash bigint, ordinal bigint) returns bigint.  Strict.
+ */
+Datum
+trickle_row_id(PG_FUNCTION_ARGS)
+{
+	int64		pair[2];
+
+	pair[0] = PG_GETARG_INT64(0);
+	pair[1] = PG_GETARG_INT64(1);
+	if (pair[1] == 1)
+		PG_RETURN_INT64(pair[0]);
+	PG_RETURN_INT64((int64) hash_bytes_extended((const unsigned char *) pair,
+												sizeof(pair), 0));
 }
