@@ -44,8 +44,8 @@ EXTRA_CLEAN = test/out test/out_isolation test/tmp_regress test/tmp_isolation tm
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
--include test/unit/unit.mk
--include fuzz/fuzz.mk
+include test/unit/unit.mk
+include fuzz/fuzz.mk
 
 .PHONY: test demo demo-stop fuzz-long check-version-sync
 
