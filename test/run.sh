@@ -70,29 +70,27 @@ f=$(n 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer)|^FAILED' "
 [ "$f" -gt 0 ] && tail -50 "$work/test/fuzz.log"
 count "$p" "$f" fuzz
 
-echo "== pg_regress"
-as_user make -s installcheck ISOLATION= TAP_TESTS= >"$work/test/regress.log" 2>&1
-rc=$?
-p=$(n '^(ok|test| ) .*\.\.\. ok' "$work/test/regress.log")
-f=$(n '\.\.\. FAILED' "$work/test/regress.log")
-[ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
-if [ "$f" -gt 0 ]; then
-	cat "$work/test/regress.log"
-	cat "$work/test/out/regression.diffs" 2>/dev/null
-fi
-count "$p" "$f" pg_regress
+# regress_suite NAME OUTDIR MAKE-ARGS...: a pg_regress-style suite through
+# PGXS installcheck, counted by its "... ok" / "... FAILED" lines
+regress_suite() {
+	local name=$1 out=$2 logf=$work/test/$1.log
+	shift 2
+	echo "== $name"
+	as_user make -s installcheck "$@" >"$logf" 2>&1
+	local rc=$?
+	local p f
+	p=$(n '\.\.\. ok' "$logf")
+	f=$(n '\.\.\. FAILED' "$logf")
+	[ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	if [ "$f" -gt 0 ]; then
+		cat "$logf"
+		cat "$work/$out/regression.diffs" 2>/dev/null
+	fi
+	count "$p" "$f" "$name"
+}
 
-echo "== isolation"
-as_user make -s installcheck REGRESS= TAP_TESTS= >"$work/test/isolation.log" 2>&1
-rc=$?
-p=$(n '\.\.\. ok' "$work/test/isolation.log")
-f=$(n '\.\.\. FAILED' "$work/test/isolation.log")
-[ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
-if [ "$f" -gt 0 ]; then
-	cat "$work/test/isolation.log"
-	cat "$work/test/out_isolation/regression.diffs" 2>/dev/null
-fi
-count "$p" "$f" isolation
+regress_suite pg_regress test/out ISOLATION= TAP_TESTS=
+regress_suite isolation test/out_isolation REGRESS= TAP_TESTS=
 
 echo "== TAP (prove)"
 as_user make -s installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v >"$work/test/tap.log" 2>&1
