@@ -26,6 +26,8 @@ extern Oid	trickle_relation_create(Oid namespace, const char *relname,
 									List *columns);
 extern List *trickle_relation_columns(Oid relid);
 extern char *trickle_relation_qualified_name(Oid relid);
+extern Oid	trickle_relation_am(Oid relid);
+extern void trickle_relation_restore_am(Oid relid);
 
 /*
  * src/fdw/guard.c: the refresh engine announces the one stream table it is

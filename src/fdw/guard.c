@@ -88,20 +88,6 @@ trickle_guard_release(void)
 	guard_creating = false;
 }
 
-static Oid
-relation_am(Oid relid)
-{
-	HeapTuple	tuple;
-	Oid			am;
-
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	am = ((Form_pg_class) GETSTRUCT(tuple))->relam;
-	ReleaseSysCache(tuple);
-	return am;
-}
-
 /*
  * is_guarded: is relid a stream table that only the engine may change?
  */
@@ -113,7 +99,7 @@ is_guarded(Oid relid)
 	if (!OidIsValid(relid) || relid == guard_write_target)
 		return false;
 	am = trickle_am_oid(true);
-	if (!OidIsValid(am) || relation_am(relid) != am)
+	if (!OidIsValid(am) || trickle_relation_am(relid) != am)
 		return false;
 	return trickle_classify_relation(relid) == TRICKLE_RELATION_STREAM_TABLE;
 }

@@ -16,6 +16,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -109,6 +110,51 @@ trickle_relation_create(Oid namespace, const char *relname, List *columns)
 	if (!OidIsValid(relid))
 		elog(ERROR, "stream table relation %s vanished after creation", qualified);
 	return relid;
+}
+
+/*
+ * trickle_relation_am: the table access method of relid (InvalidOid if the
+ * relation is gone).
+ */
+Oid
+trickle_relation_am(Oid relid)
+{
+	HeapTuple	tuple;
+	Oid			am;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	am = ((Form_pg_class) GETSTRUCT(tuple))->relam;
+	ReleaseSysCache(tuple);
+	return am;
+}
+
+/*
+ * trickle_relation_restore_am: give relid the trickle access method again.
+ * A dump made with --no-table-access-method restores a stream table as a
+ * heap table, which the guard's pre-filter would pass over.  This rewrites
+ * the table (ACCESS EXCLUSIVE for its duration); callers do it once, at
+ * reinitialisation.  Needs SPI.
+ */
+void
+trickle_relation_restore_am(Oid relid)
+{
+	if (trickle_relation_am(relid) == trickle_am_oid(false))
+		return;
+	trickle_guard_allow_create();
+	PG_TRY();
+	{
+		if (SPI_execute(psprintf("ALTER TABLE %s SET ACCESS METHOD %s",
+								 trickle_relation_qualified_name(relid), TRICKLE_AM),
+						false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "could not set the access method of a stream table");
+	}
+	PG_FINALLY();
+	{
+		trickle_guard_release();
+	}
+	PG_END_TRY();
 }
 
 /*

@@ -142,13 +142,15 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 }
 
 /*
- * reinitialize_dependencies: re-analyse the stored definition and record
- * its dependencies (a restored dump does not carry them).
+ * reinitialize: make restored contents a stream table again: record the
+ * dependencies (a dump does not carry them) and the access method (a dump
+ * made with --no-table-access-method drops it).
  */
 static void
-reinitialize_dependencies(Oid relid, const char *definition)
+reinitialize(Oid relid, const char *definition)
 {
 	trickle_query_record_dependencies(relid, trickle_query_analyze(definition));
+	trickle_relation_restore_am(relid);
 }
 
 static void
@@ -195,7 +197,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 
 	become_owner(relid, &owner);
 	if (result.action == TRICKLE_ACTION_REINITIALIZE)
-		reinitialize_dependencies(relid, st.definition);
+		reinitialize(relid, st.definition);
 	started = GetCurrentTimestamp();
 	trickle_guard_allow_write(relid);
 	PG_TRY();
