@@ -64,7 +64,7 @@ echo "== fuzz smoke (${FUZZ_SECONDS:-30} s per target)"
 as_user make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" >"$work/test/fuzz.log" 2>&1
 rc=$?
 grep -E '^(fuzz_|Done )' "$work/test/fuzz.log" || true
-p=$(n '^Done [0-9]+ runs' "$work/test/fuzz.log")
+p=$(n 'Done [0-9]+ runs' "$work/test/fuzz.log")
 f=$(n 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer)|^FAILED' "$work/test/fuzz.log")
 [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
 [ "$f" -gt 0 ] && tail -50 "$work/test/fuzz.log"
