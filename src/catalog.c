@@ -5,7 +5,7 @@
  *
  * trickle.catalog is the authority on what is a stream table: the access
  * method "trickle" is only a pre-filter (anyone can restore a table with it).
- * The guard asks trickle_is_stream_table from inside executor and utility
+ * The guard asks trickle_classify_relation from inside executor and utility
  * hooks, so that check reads the catalog's primary-key index directly and
  * needs no SPI.  Everything else goes through SPI; writes switch to the
  * extension owner for the duration of one statement (the user id is restored

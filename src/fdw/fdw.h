@@ -27,6 +27,7 @@ extern Oid	trickle_relation_create(Oid namespace, const char *relname,
 extern List *trickle_relation_columns(Oid relid);
 extern char *trickle_relation_qualified_name(Oid relid);
 extern Oid	trickle_relation_am(Oid relid);
+extern Oid	trickle_relation_owner(Oid relid);
 extern void trickle_relation_restore_am(Oid relid);
 
 /*

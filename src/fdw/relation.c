@@ -112,22 +112,39 @@ trickle_relation_create(Oid namespace, const char *relname, List *columns)
 	return relid;
 }
 
+static Form_pg_class
+relation_form(Oid relid, HeapTuple *tuple)
+{
+	*tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(*tuple))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	return (Form_pg_class) GETSTRUCT(*tuple);
+}
+
 /*
- * trickle_relation_am: the table access method of relid (InvalidOid if the
- * relation is gone).
+ * trickle_relation_am: the table access method of relid.
  */
 Oid
 trickle_relation_am(Oid relid)
 {
 	HeapTuple	tuple;
-	Oid			am;
+	Oid			am = relation_form(relid, &tuple)->relam;
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	am = ((Form_pg_class) GETSTRUCT(tuple))->relam;
 	ReleaseSysCache(tuple);
 	return am;
+}
+
+/*
+ * trickle_relation_owner: the owner of relid, whose rights refreshes use.
+ */
+Oid
+trickle_relation_owner(Oid relid)
+{
+	HeapTuple	tuple;
+	Oid			owner = relation_form(relid, &tuple)->relowner;
+
+	ReleaseSysCache(tuple);
+	return owner;
 }
 
 /*

@@ -70,19 +70,6 @@ trickle_refresh_action_name(TrickleRefreshAction action)
 	return action_names[action];
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 /*
  * OwnerContext: the state saved while running as a stream table's owner.
  */
@@ -97,7 +84,7 @@ static void
 become_owner(Oid relid, OwnerContext *ctx)
 {
 	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(trickle_relation_owner(relid),
 						   ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	ctx->save_nestlevel = NewGUCNestLevel();
