@@ -19,7 +19,14 @@ OBJS = \
 	src/fdw/relation.o \
 	src/refresh/merge.o \
 	src/refresh/orchestrator.o \
+	src/refresh/codegen.o \
+	src/refresh/phd1.o \
 	src/refresh/rowid.o \
+	src/cdc/buffer.o \
+	src/cdc/capture.o \
+	src/cdc/payload.o \
+	src/ivm/analyze.o \
+	src/ivm/delta.o \
 	src/sched/schedule.o
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -28,7 +28,8 @@ FUZZ_FLAGS ?=
 
 FUZZ_PURE_SRCS += \
 	$(srcdir)/src/sched/schedule.c \
-	$(srcdir)/src/gucenum.c
+	$(srcdir)/src/gucenum.c \
+	$(srcdir)/src/cdc/payload.c
 
 FUZZ_PURE_HDRS = $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)
 FUZZ_TARGET_SRCS = $(sort $(wildcard $(srcdir)/fuzz/fuzz_*.c))

@@ -18,6 +18,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xlog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
@@ -36,6 +37,7 @@
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
 #include "utils/varlena.h"
+#include "utils/xid8.h"
 
 #include "catalog.h"
 #include "errors.h"
@@ -182,7 +184,8 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 
 	if (SPI_execute_with_args("SELECT relid::oid, query, definition, schedule,"
 							  " refresh_mode, effective_mode, status, is_populated,"
-							  " frontier_sysid, frontier_relid"
+							  " frontier_sysid, frontier_relid, frontier,"
+							  " frontier_xid, frontier_ord, mode_reason"
 							  " FROM trickle.catalog WHERE relid = $1",
 							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read trickle.catalog");
@@ -202,6 +205,14 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 	st->is_populated = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
 	st->frontier_sysid = DatumGetInt64(SPI_getbinval(tuple, desc, 9, &isnull));
 	st->frontier_relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 10, &isnull));
+	st->frontier = spi_text(tuple, desc, "frontier");
+	st->mode_reason = spi_text(tuple, desc, "mode_reason");
+	st->frontier_xid = U64FromFullTransactionId(DatumGetFullTransactionId(SPI_getbinval(tuple, desc, 12, &isnull)));
+	if (isnull)
+		st->frontier_xid = 0;
+	st->frontier_ord = DatumGetInt64(SPI_getbinval(tuple, desc, 13, &isnull));
+	if (isnull)
+		st->frontier_ord = 0;
 	MemoryContextSwitchTo(spi);
 	return true;
 }

@@ -21,10 +21,14 @@ typedef struct TrickleStreamTable
 	char	   *schedule;
 	char	   *refresh_mode;	/* auto, full, differential */
 	char	   *effective_mode; /* FULL, DIFFERENTIAL */
+	char	   *mode_reason;	/* why auto chose FULL; NULL otherwise */
 	char	   *status;			/* ACTIVE, SUSPENDED, ERROR */
 	bool		is_populated;
 	int64		frontier_sysid;
 	Oid			frontier_relid;
+	char	   *frontier;		/* pg_snapshot as text; NULL if none */
+	uint64		frontier_xid;	/* 0 if none */
+	int64		frontier_ord;
 } TrickleStreamTable;
 
 /* what the catalog says of a relation; needs no SPI connection */

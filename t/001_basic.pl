@@ -87,7 +87,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION trickle');
 $node->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET search_path = public');
 is($node->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'trickle'"),
-	'0.1.0', 'extension installed on a preloaded node');
+	'0.2.0', 'extension installed on a preloaded node');
 
 my $group_query =
   'SELECT g, count(*) AS n, sum(v) AS total, max(v) AS top FROM src GROUP BY g';
@@ -136,7 +136,7 @@ is( $node->safe_psql(
 		'postgres', qq{
 		SELECT status || ' ' || is_populated || ' ' || effective_mode
 		  FROM trickle.stream_tables WHERE name = 'st_group'::regclass}),
-	'ACTIVE true FULL',
+	'ACTIVE true DIFFERENTIAL',
 	'after restart: listed in trickle.stream_tables, active and populated');
 is(diff_count($node, 'postgres', 'st_group', $group_cols, $group_query),
 	'0', 'after restart: contents equal the query');
@@ -157,7 +157,7 @@ $node->safe_psql(
 	INSERT INTO src VALUES (5001, 40, 1);
 });
 is(refresh($node, 'postgres', 'st_group'),
-	'FULL|2|2', 'after restart: refresh applies changed, vanished and new groups');
+	'DIFFERENTIAL|2|2', 'after restart: refresh applies changed, vanished and new groups');
 is(diff_count($node, 'postgres', 'st_group', $group_cols, $group_query),
 	'0', 'after restart and refresh: contents equal the query');
 
@@ -265,7 +265,7 @@ is( $node->safe_psql(
 		'postgres',
 		"SET lock_timeout = '10s'; SELECT action, rows_inserted, rows_deleted FROM trickle.refresh_stream_table('st_big')"
 	),
-	'FULL|20000|20000',
+	'DIFFERENTIAL|20000|20000',
 	'after crash: the refresh rewrites every changed row');
 is(diff_count($node, 'postgres', 'st_big', $big_cols, $big_query),
 	'0', 'after crash and refresh: contents equal the query');
@@ -285,13 +285,13 @@ is( $node->safe_psql(
 
 $node->safe_psql('postgres', 'UPDATE src SET v = v * 2 WHERE g < 8');
 is(refresh($node, 'postgres', 'st_group'),
-	'FULL|7|7', 'refresh before crash rewrites the changed groups');
+	'DIFFERENTIAL|7|7', 'refresh before crash rewrites the changed groups');
 $node->stop('immediate');
 $node->start;
 is(diff_count($node, 'postgres', 'st_group', $group_cols, $group_query),
 	'0', 'after crash: the committed refresh is there');
 is(refresh($node, 'postgres', 'st_group'),
-	'FULL|0|0', 'after crash: the next refresh finds nothing to do');
+	'NO_DATA|0|0', 'after crash: the next refresh finds nothing to do');
 
 # ---------------------------------------------------------------------------
 # A refresh in a prepared transaction.
@@ -326,7 +326,7 @@ $node->safe_psql('postgres', "COMMIT PREPARED 'trickle_refresh'");
 is(diff_count($node, 'postgres', 'st_group', $group_cols, $group_query),
 	'0', 'after COMMIT PREPARED: contents equal the query');
 is(refresh($node, 'postgres', 'st_group'),
-	'FULL|0|0', 'after COMMIT PREPARED: the next refresh finds nothing to do');
+	'NO_DATA|0|0', 'after COMMIT PREPARED: the next refresh finds nothing to do');
 is( $node->safe_psql(
 		'postgres',
 		"SELECT count(*) FROM trickle.refresh_history WHERE status <> 'COMPLETED'"

@@ -146,7 +146,7 @@ check_restored($node, 'restored', 'same node');
 
 # The origin is not affected by the restore.
 is(refresh($node, 'origin', 'order_lines'),
-	'FULL|3|1', 'origin: its own refresh is FULL and applies its changes');
+	'DIFFERENTIAL|3|1', 'origin: its own refresh is DIFFERENTIAL and applies its changes');
 is(diff_count($node, 'origin', 'order_lines', @{ $streams{order_lines} }),
 	'0', 'origin: order_lines equals its query');
 
@@ -270,18 +270,18 @@ sub check_restored
 	# From then on, an ordinary stream table.
 	foreach my $st (@streams)
 	{
-		is(refresh($node, $db, $st), 'FULL|0|0',
-			"$label: the next refresh of $st is FULL with nothing to do");
+		like(refresh($node, $db, $st), qr/^(NO_DATA|FULL)\|0\|0$/,
+			"$label: the next refresh of $st has nothing to do");
 	}
 	$node->safe_psql($db, 'UPDATE orders SET amount = amount * 2 WHERE customer_id = 1');
 	is(refresh($node, $db, 'reporting."Customer Totals"'),
-		'FULL|1|1', "$label: a source change is applied by a FULL refresh");
+		'DIFFERENTIAL|1|1', "$label: a source change is applied by a DIFFERENTIAL refresh");
 	is( diff_count(
 			$node, $db,
 			'reporting."Customer Totals"',
 			@{ $streams{'reporting."Customer Totals"'} }),
 		'0',
-		"$label: after the FULL refresh the stream table equals its query");
+		"$label: after that refresh the stream table equals its query");
 
 	my ($ret, $stdout, $stderr) = $node->psql($db,
 		"INSERT INTO order_lines VALUES (0, 'x', 'x', 0, 0)");

@@ -21,11 +21,13 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -33,9 +35,11 @@
 
 #include "api/api.h"
 #include "catalog.h"
+#include "cdc/cdc.h"
 #include "errors.h"
 #include "fdw/fdw.h"
 #include "gucenum.h"
+#include "ivm/ivm.h"
 #include "refresh/refresh.h"
 #include "sched/schedule.h"
 #include "trickle.h"
@@ -43,6 +47,7 @@
 PG_FUNCTION_INFO_V1(create_stream_table);
 PG_FUNCTION_INFO_V1(drop_stream_table);
 PG_FUNCTION_INFO_V1(trickle_on_sql_drop);
+PG_FUNCTION_INFO_V1(explain_stream_table);
 
 static text *
 required_text_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
@@ -72,14 +77,13 @@ check_refresh_mode(const char *mode)
 				 errmsg("invalid refresh mode \"%s\"", mode),
 				 errdetail("Valid refresh modes are: %s.", list),
 				 errhint("Use 'auto' to let trickle choose.")));
-	if (value == TRICKLE_REFRESH_MODE_DIFFERENTIAL ||
-		value == TRICKLE_REFRESH_MODE_IMMEDIATE)
+	if (value == TRICKLE_REFRESH_MODE_IMMEDIATE)
 		ereport(ERROR,
 				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 				 errmsg("refresh mode \"%s\" is not available in this version of trickle",
 						trickle_enum_name(trickle_refresh_mode_entries, value)),
-				 errdetail("This version refreshes stream tables by recomputing them (FULL)."),
-				 errhint("Use refresh_mode => 'auto' or 'full'.")));
+				 errdetail("This version refreshes stream tables in the background, not inside the writing transaction."),
+				 errhint("Use refresh_mode => 'auto', 'differential' or 'full'.")));
 	return trickle_enum_name(trickle_refresh_mode_entries, value);
 }
 
@@ -143,40 +147,89 @@ creation_namespace(text *name, char **relname)
 	return namespace;
 }
 
+/* the columns plan reads of source, as a smallint[] */
+static Datum
+source_columns(TrickleIvmPlan *plan, Oid source)
+{
+	ListCell   *lc;
+	Datum	   *items;
+	int			n = 0;
+
+	foreach(lc, plan ? plan->sources : NIL)
+	{
+		TrickleIvmSource *src = lfirst(lc);
+		ListCell   *lc2;
+
+		if (src->relid != source)
+			continue;
+		items = palloc(sizeof(Datum) * Max(list_length(src->attnums), 1));
+		foreach(lc2, src->attnums)
+			items[n++] = Int16GetDatum(lfirst_int(lc2));
+		return PointerGetDatum(construct_array(items, n, INT2OID, sizeof(int16), true, TYPALIGN_SHORT));
+	}
+	return PointerGetDatum(construct_empty_array(INT2OID));
+}
+
 static void
 record_catalog_rows(Oid relid, const char *query, TrickleQuery *tq,
-					const char *schedule, const char *mode)
+					const char *schedule, const char *mode, TrickleIvmPlan *plan,
+					const char *reason)
 {
 	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, OIDOID};
 	Datum		values[8];
-	Oid			srctypes[2] = {OIDOID, OIDARRAYOID};
-	Datum		srcvalues[2];
-	Datum	   *oids;
+	Oid			srctypes[3] = {OIDOID, OIDOID, INT2ARRAYOID};
+	Datum		srcvalues[3];
 	ListCell   *lc;
-	int			i = 0;
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(query);
 	values[2] = CStringGetTextDatum(tq->definition);
 	values[3] = CStringGetTextDatum(schedule);
 	values[4] = CStringGetTextDatum(mode);
-	values[5] = CStringGetTextDatum(strcmp(mode, "auto") == 0 ?
-									"the differential engine is not part of this version" : "");
+	values[5] = CStringGetTextDatum(reason ? reason : "");
 	values[6] = Int64GetDatum((int64) GetSystemIdentifier());
 	values[7] = ObjectIdGetDatum(relid);
-	trickle_catalog_exec("INSERT INTO trickle.catalog (relid, query, definition, schedule,"
-						 " refresh_mode, effective_mode, mode_reason, frontier_sysid, frontier_relid)"
-						 " VALUES ($1, $2, $3, $4, $5, 'FULL', NULLIF($6, ''), $7, $8)",
+	trickle_catalog_exec(psprintf("INSERT INTO trickle.catalog (relid, query, definition, schedule,"
+								  " refresh_mode, effective_mode, mode_reason, frontier_sysid,"
+								  " frontier_relid) VALUES ($1, $2, $3, $4, $5, '%s',"
+								  " NULLIF($6, ''), $7, $8)", plan ? "DIFFERENTIAL" : "FULL"),
 						 8, types, values, NULL);
 
-	oids = palloc(sizeof(Datum) * Max(list_length(tq->sources), 1));
 	foreach(lc, tq->sources)
-		oids[i++] = ObjectIdGetDatum(lfirst_oid(lc));
-	srcvalues[0] = ObjectIdGetDatum(relid);
-	srcvalues[1] = PointerGetDatum(construct_array(oids, i, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	trickle_catalog_exec("INSERT INTO trickle.sources (relid, source)"
-						 " SELECT $1, s FROM unnest($2::oid[]) s",
-						 2, srctypes, srcvalues, NULL);
+	{
+		srcvalues[0] = ObjectIdGetDatum(relid);
+		srcvalues[1] = ObjectIdGetDatum(lfirst_oid(lc));
+		srcvalues[2] = source_columns(plan, lfirst_oid(lc));
+		trickle_catalog_exec("INSERT INTO trickle.sources (relid, source, columns)"
+							 " VALUES ($1, $2, $3)", 3, srctypes, srcvalues, NULL);
+	}
+}
+
+/*
+ * differential_plan: the differential plan of tq when mode allows one (NULL
+ * for FULL), erroring for 'differential' on a query the engine does not
+ * maintain; *reason says why 'auto' chose FULL.
+ */
+static TrickleIvmPlan *
+differential_plan(TrickleQuery *tq, const char *mode, char **reason)
+{
+	TrickleIvmPlan *plan;
+
+	*reason = NULL;
+	if (strcmp(mode, "full") == 0)
+		return NULL;
+	plan = trickle_ivm_analyze(tq->query, tq->columns);
+	if (plan->supported)
+		return plan;
+	if (strcmp(mode, "differential") == 0)
+		ereport(ERROR,
+				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
+				 errmsg("the defining query cannot be maintained differentially: %s",
+						plan->reason),
+				 errdetail("Differential refresh covers inner joins of tables, filters, projections, GROUP BY and count, sum, avg, min, max, bool_and and bool_or."),
+				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes.")));
+	*reason = psprintf("%s; refreshed FULL", plan->reason);
+	return NULL;
 }
 
 /*
@@ -194,19 +247,29 @@ create_stream_table(PG_FUNCTION_ARGS)
 	char	   *relname;
 	Oid			namespace;
 	TrickleQuery *tq;
+	TrickleIvmPlan *plan;
+	char	   *reason;
+	ListCell   *lc;
 	Oid			relid;
 
 	mode = check_refresh_mode(mode_arg);
 	check_schedule(schedule);
 	namespace = creation_namespace(name, &relname);
 	tq = trickle_query_analyze(query);
+	plan = differential_plan(tq, mode, &reason);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	relid = trickle_relation_create(namespace, relname, tq->columns);
+	relid = trickle_relation_create(namespace, relname,
+									plan ? list_concat_copy(tq->columns, plan->hidden) : tq->columns);
 	trickle_query_record_dependencies(relid, tq);
-	record_catalog_rows(relid, query, tq, schedule, mode);
+	record_catalog_rows(relid, query, tq, schedule, mode, plan, reason);
 	CommandCounterIncrement();
+	if (plan)
+	{
+		foreach(lc, tq->sources)
+			trickle_cdc_configure(lfirst_oid(lc));
+	}
 
 	if (initialize)
 		trickle_refresh(relid, true, TRICKLE_INITIATED_BY_CREATE);
@@ -247,6 +310,10 @@ drop_stream_table(PG_FUNCTION_ARGS)
 Datum
 trickle_on_sql_drop(PG_FUNCTION_ARGS)
 {
+	List	   *sources = NIL;
+	ListCell   *lc;
+	uint64		i;
+
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
@@ -259,10 +326,87 @@ trickle_on_sql_drop(PG_FUNCTION_ARGS)
 						 "  WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
 						 "    AND objsubid = 0),"
 						 " gone AS (DELETE FROM trickle.catalog c USING dropped d"
-						 "  WHERE c.relid::pg_catalog.oid = d.objid RETURNING c.relid)"
-						 " DELETE FROM trickle.refresh_history h USING gone g"
-						 "  WHERE h.stream_table = g.relid",
+						 "  WHERE c.relid::pg_catalog.oid = d.objid RETURNING c.relid),"
+						 " history AS (DELETE FROM trickle.refresh_history h USING gone g"
+						 "  WHERE h.stream_table = g.relid)"
+						 " SELECT DISTINCT s.source::pg_catalog.oid FROM trickle.sources s"
+						 "  JOIN gone g ON g.relid = s.relid",
 						 0, NULL, NULL, NULL);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		sources = lappend_oid(sources, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	  SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	/* sources no stream table reads any more lose their capture */
+	CommandCounterIncrement();
+	foreach(lc, sources)
+		trickle_cdc_configure(lfirst_oid(lc));
 	SPI_finish();
 	PG_RETURN_NULL();
+}
+
+static void
+explain_row(ReturnSetInfo *rsinfo, const char *property, const char *value)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, value == NULL};
+
+	values[0] = CStringGetTextDatum(property);
+	values[1] = value ? CStringGetTextDatum(value) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * explain_stream_table(name): how trickle refreshes a stream table: its
+ * modes, the operator tree, and the SQL a differential refresh runs.
+ */
+Datum
+explain_stream_table(PG_FUNCTION_ARGS)
+{
+	text	   *name = PG_GETARG_TEXT_PP(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TrickleStreamTable st;
+	TrickleIvmPlan *plan;
+	List	   *columns;
+	List	   *sources = NIL;
+	ListCell   *lc;
+	Oid			relid;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	relid = trickle_resolve_stream_table(name, AccessShareLock, &st);
+	explain_row(rsinfo, "stream_table", trickle_relation_qualified_name(relid));
+	explain_row(rsinfo, "refresh_mode", st.refresh_mode);
+	explain_row(rsinfo, "effective_mode", st.effective_mode);
+	explain_row(rsinfo, "mode_reason", st.mode_reason);
+	explain_row(rsinfo, "definition", st.definition);
+
+	plan = trickle_codegen_plan(relid, st.definition, &columns);
+	if (!plan->supported)
+	{
+		explain_row(rsinfo, "differential", psprintf("not maintainable: %s", plan->reason));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	explain_row(rsinfo, "operator_tree", trickle_ivm_describe(plan));
+	foreach(lc, plan->hidden)
+		explain_row(rsinfo, "hidden_column", ((TrickleColumn *) lfirst(lc))->name);
+	if (strcmp(st.effective_mode, "DIFFERENTIAL") == 0)
+	{
+		foreach(lc, plan->sources)
+		{
+			TrickleIvmSource *src = lfirst(lc);
+
+			sources = lappend_oid(sources, src->relid);
+			explain_row(rsinfo, "change_buffer", trickle_buffer_name(src->relid));
+		}
+		explain_row(rsinfo, "delta_sql", trickle_codegen_apply(relid, st.definition, sources));
+		explain_row(rsinfo, "full_sql", trickle_codegen_state(plan, columns));
+		explain_row(rsinfo, "frontier", st.frontier);
+	}
+	SPI_finish();
+	return (Datum) 0;
 }

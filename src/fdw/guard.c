@@ -25,7 +25,8 @@
  *
  * The engine admits its own writes by naming the one relation it writes
  * (trickle_guard_allow_write) for the duration of the statement; state is
- * backend-local and reset by the caller's PG_FINALLY.
+ * backend-local, reset by the caller afterwards and, after an error, when
+ * the (sub)transaction aborts.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,6 +87,22 @@ trickle_guard_release(void)
 {
 	guard_write_target = InvalidOid;
 	guard_creating = false;
+}
+
+/* an error between allow and release closes the guard again */
+static void
+guard_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		trickle_guard_release();
+}
+
+static void
+guard_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		trickle_guard_release();
 }
 
 /*
@@ -417,6 +434,8 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 void
 trickle_guard_init(void)
 {
+	RegisterXactCallback(guard_xact_callback, NULL);
+	RegisterSubXactCallback(guard_subxact_callback, NULL);
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = trickle_ExecutorStart;
 	prev_ProcessUtility = ProcessUtility_hook;

@@ -22,10 +22,12 @@
  * the first row is written.  Deleted rows are invisible to the unique check
  * of the same transaction.
  *
- * A row's identity for FULL is trickle._row_id(hash of all values, ordinal
- * among rows with that hash) (src/refresh/rowid.c), which keeps duplicate
- * rows apart and maps the same result to the same identities on every
- * refresh.
+ * A row's identity for a FULL stream table is trickle._row_id(hash of all
+ * values, ordinal among rows with that hash) (src/refresh/rowid.c), which
+ * keeps duplicate rows apart and maps the same result to the same
+ * identities on every refresh.  A DIFFERENTIAL stream table's rows are
+ * numbered within the hash class of their key columns instead, as its
+ * deltas number them (src/refresh/codegen.c).
  *
  * The caller runs this as the stream table's owner under a fixed
  * search_path, holds a lock excluding other refreshes, and has told the
@@ -82,26 +84,34 @@ count_column(int column)
 }
 
 /*
- * trickle_full_apply: make relid's contents equal the result of definition.
+ * trickle_full_apply: see refresh.h.
  */
 void
-trickle_full_apply(Oid relid, const char *definition, List *columns,
-				   int64 *rows_inserted, int64 *rows_deleted)
+trickle_full_apply(Oid relid, const char *source, List *columns, List *keys,
+				   Snapshot snapshot, int64 *rows_inserted, int64 *rows_deleted)
 {
 	char	   *target = trickle_relation_qualified_name(relid);
 	StringInfoData sql;
 	ListCell   *lc;
+	SPIPlanPtr	plan;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "WITH n AS ("
-					 "SELECT trickle._row_id(h.__trickle_h, h.__trickle_n) AS %s, ",
-					 TRICKLE_ROW_ID);
+					 "WITH n AS (SELECT trickle.%s(h.__trickle_h, h.__trickle_n) AS %s, ",
+					 keys ? "_row_id_class" : "_row_id", TRICKLE_ROW_ID);
 	append_columns(&sql, columns, "h");
-	appendStringInfo(&sql,
-					 " FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.__trickle_h)"
-					 " AS __trickle_n FROM (SELECT d.*, trickle._row_hash(d) AS __trickle_h"
-					 " FROM (%s) d) q) h), ", definition);
+	appendStringInfoString(&sql,
+						   " FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.__trickle_h)"
+						   " AS __trickle_n FROM (SELECT d.*, ");
+	if (keys)
+	{
+		appendStringInfoString(&sql, "trickle._row_id_class(trickle._row_hash(ROW(");
+		append_columns(&sql, keys, "d");
+		appendStringInfoString(&sql, ")), 0)");
+	}
+	else
+		appendStringInfoString(&sql, "trickle._row_hash(d)");
+	appendStringInfo(&sql, " AS __trickle_h FROM (%s) d) q) h), ", source);
 
 	/* rows whose identity is gone */
 	appendStringInfo(&sql,
@@ -140,8 +150,14 @@ trickle_full_apply(Oid relid, const char *definition, List *columns,
 						   " (SELECT pg_catalog.count(*) AS n FROM upd) u,"
 						   " (SELECT pg_catalog.count(*) AS n FROM del) d");
 
-	if (SPI_execute(sql.data, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
+	plan = SPI_prepare(sql.data, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not plan the refresh of %s: %s", target,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot,
+							 false, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "FULL refresh of %s returned no counts", target);
+	SPI_freeplan(plan);
 	*rows_inserted = count_column(1);
 	*rows_deleted = count_column(2);
 	pfree(sql.data);

@@ -13,8 +13,23 @@
  *
  * Decision: contents restored from another cluster or for another relation
  * (see trickle_frontier_is_foreign) are REINITIALIZEd, which also records
- * the dependencies a restore does not carry; everything else is FULL in this
- * version.
+ * the dependencies a restore does not carry and configures change capture.
+ * A FULL stream table is recomputed.  A DIFFERENTIAL one reads its sources'
+ * change buffers: nothing new is NO_DATA (no write at all), a TRUNCATE
+ * marker makes it REINITIALIZE, anything else is DIFFERENTIAL: one MERGE
+ * (src/refresh/codegen.c).  "full" => true, and a stream table never
+ * populated, are recomputed.
+ *
+ * Exactly once (DESIGN.md section 1.3): the sources are locked (ACCESS
+ * SHARE, which holds off TRUNCATE but not writers) before the one snapshot
+ * S of the refresh is taken and registered; every statement of the refresh
+ * reads with S; S becomes the new frontier.  The changes read are the
+ * buffer rows S sees and the old frontier F did not: their xids lie in
+ * [F.xmin, S.xmax), which bounds an index range scan.  A transaction in
+ * progress at S is in neither and is read next time.  The refreshing
+ * transaction's own earlier changes are visible to S but carry an xid that
+ * F may also call visible, so the frontier also records that transaction
+ * and how many changes it had captured (frontier_xid, frontier_ord).
  *
  * Security: the query runs as the stream table's owner inside a
  * security-restricted operation, with search_path and row_security fixed for
@@ -26,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_class.h"
@@ -40,11 +56,16 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/rls.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
+#include "utils/fmgrprotos.h"
 
 #include "api/api.h"
+#include "cdc/cdc.h"
 #include "catalog.h"
 #include "errors.h"
 #include "fdw/fdw.h"
@@ -101,12 +122,21 @@ leave_owner(OwnerContext *ctx)
 	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }
 
+/* the frontier a refresh leaves behind (DIFFERENTIAL stream tables) */
+typedef struct Frontier
+{
+	char	   *snapshot;		/* pg_snapshot text; NULL for FULL tables */
+	FullTransactionId xid;		/* the refreshing transaction */
+	int64		ord;			/* its changes captured before the snapshot */
+} Frontier;
+
 static void
 record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *result,
-			   TrickleInitiator initiator)
+			   TrickleInitiator initiator, const Frontier *frontier)
 {
 	Oid			types[6] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
 	Datum		values[6];
+	char		nulls[6] = "      ";
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(started);
@@ -121,23 +151,70 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
+	types[3] = TEXTOID;
+	types[4] = XID8OID;
+	types[5] = INT8OID;
+	if (frontier->snapshot)
+		values[3] = CStringGetTextDatum(frontier->snapshot);
+	else
+		nulls[3] = 'n';
+	if (frontier->snapshot && FullTransactionIdIsValid(frontier->xid))
+		values[4] = FullTransactionIdGetDatum(frontier->xid);
+	else
+		nulls[4] = 'n';
+	values[5] = Int64GetDatum(frontier->ord);
 	trickle_catalog_exec("UPDATE trickle.catalog SET is_populated = true,"
 						 " last_refresh_at = $2, consecutive_errors = 0,"
-						 " frontier_sysid = $3, frontier_relid = $1"
+						 " frontier_sysid = $3, frontier_relid = $1,"
+						 " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
+						 " frontier_ord = $6"
 						 " WHERE relid = $1",
-						 3, types, values, NULL);
+						 6, types, values, nulls);
+}
+
+/* the sources recorded for relid */
+static List *
+catalog_sources(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *sources = NIL;
+	uint64		i;
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT source::pg_catalog.oid FROM trickle.sources WHERE relid = $1",
+							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read trickle.sources");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Oid			source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		sources = lappend_oid(sources, source);
+		MemoryContextSwitchTo(spi);
+	}
+	return sources;
 }
 
 /*
  * reinitialize: make restored contents a stream table again: record the
- * dependencies (a dump does not carry them) and the access method (a dump
- * made with --no-table-access-method drops it).
+ * dependencies (a dump does not carry them), the access method (a dump
+ * made with --no-table-access-method drops it), and change capture.
  */
 static void
-reinitialize(Oid relid, const char *definition)
+reinitialize(Oid relid, const TrickleStreamTable *st, List *sources)
 {
-	trickle_query_record_dependencies(relid, trickle_query_analyze(definition));
+	ListCell   *lc;
+
+	trickle_query_record_dependencies(relid, trickle_query_analyze(st->definition));
 	trickle_relation_restore_am(relid);
+	if (strcmp(st->effective_mode, "DIFFERENTIAL") == 0)
+	{
+		foreach(lc, sources)
+			trickle_cdc_configure(lfirst_oid(lc));
+	}
 }
 
 static void
@@ -146,9 +223,213 @@ refresh_error_callback(void *arg)
 	errcontext("refresh of stream table \"%s\"", (const char *) arg);
 }
 
+/* runs one read-only query with snapshot and the delta parameters */
+static void
+run_read(const char *sql, Snapshot snapshot, Datum *values, const char *nulls)
+{
+	static const Oid types[TRICKLE_DELTA_NPARAMS] = {
+		XID8OID, XID8OID, XID8OID, INT8OID, PG_SNAPSHOTOID
+	};
+	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS, (Oid *) types);
+
+	if (plan == NULL)
+		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
+							 true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+	SPI_freeplan(plan);
+}
+
+static bool
+spi_bool(int column)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, column, &isnull);
+
+	return !isnull && DatumGetBool(d);
+}
+
 /*
- * trickle_refresh: refresh relid now.  full forces a FULL refresh (in this
- * version every refresh of a populated stream table is FULL).  Errors
+ * read_frontiers: the new frontier's snapshot text, and the delta
+ * parameters (see ivm.h) bounding the changes between st's frontier and
+ * snapshot.
+ */
+static char *
+read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, char *nulls)
+{
+	Datum		values[TRICKLE_DELTA_NPARAMS] = {0};
+	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnn";
+	FullTransactionId own = GetTopFullTransactionIdIfAny();
+	uint64		lo;
+	uint64		hi;
+	bool		isnull;
+	char	   *text;
+
+	memset(nulls, ' ', TRICKLE_DELTA_NPARAMS);
+	if (st->frontier)
+	{
+		values[4] = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(st->frontier));
+		none[4] = ' ';
+	}
+	run_read("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
+			 " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()),"
+			 " pg_catalog.pg_snapshot_xmin($5)", snapshot, values, none);
+	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	hi = U64FromFullTransactionId(DatumGetFullTransactionId(
+				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
+	lo = U64FromFullTransactionId(DatumGetFullTransactionId(
+				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
+	if (isnull)
+		lo = hi;
+	if (st->frontier_xid != 0 && st->frontier_xid < lo)
+		lo = st->frontier_xid;
+	if (FullTransactionIdIsValid(own) && U64FromFullTransactionId(own) >= hi)
+		hi = U64FromFullTransactionId(own) + 1;
+
+	params[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(lo));
+	params[1] = FullTransactionIdGetDatum(FullTransactionIdFromU64(hi));
+	if (st->frontier_xid != 0)
+		params[2] = FullTransactionIdGetDatum(FullTransactionIdFromU64(st->frontier_xid));
+	else
+		nulls[2] = 'n';
+	params[3] = Int64GetDatum(st->frontier_ord);
+	params[4] = values[4];
+	nulls[4] = none[4];
+	return text;
+}
+
+/*
+ * scan_changes: which sources have changes to read (returned), and whether
+ * any was truncated (*marked).
+ */
+static List *
+scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
+			 bool *marked)
+{
+	List	   *changed = NIL;
+	ListCell   *lc;
+
+	*marked = false;
+	foreach(lc, sources)
+	{
+		Oid			source = lfirst_oid(lc);
+		char	   *changes = trickle_delta_changes_sql(source, "b");
+
+		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
+						  " EXISTS (SELECT FROM %s AND b.__w = 0)", changes, changes),
+				 snapshot, params, nulls);
+		if (spi_bool(1))
+			changed = lappend_oid(changed, source);
+		*marked |= spi_bool(2);
+	}
+	return changed;
+}
+
+/* recompute a DIFFERENTIAL stream table at snapshot */
+static void
+recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
+		  TrickleRefreshResult *result)
+{
+	List	   *columns;
+	TrickleIvmPlan *plan = trickle_codegen_plan(relid, st->definition, &columns);
+
+	if (!plan->supported)
+		elog(ERROR, "differential stream table no longer maintainable: %s", plan->reason);
+	trickle_full_apply(relid, trickle_codegen_state(plan, columns),
+					   list_concat_copy(columns, plan->hidden),
+					   trickle_codegen_state_keys(plan, columns), snapshot,
+					   &result->rows_inserted, &result->rows_deleted);
+}
+
+/* apply the changes of the changed sources at snapshot */
+static void
+apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot snapshot,
+			  Datum *params, const char *nulls, TrickleRefreshResult *result)
+{
+	static const Oid types[TRICKLE_DELTA_NPARAMS] = {
+		XID8OID, XID8OID, XID8OID, INT8OID, PG_SNAPSHOTOID
+	};
+	char	   *sql = trickle_codegen_apply(relid, st->definition, changed);
+	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS, (Oid *) types);
+	int			rc;
+
+	if (plan == NULL)
+		elog(ERROR, "could not plan the delta: %s", SPI_result_code_string(SPI_result));
+	trickle_tally_reset();
+	rc = SPI_execute_snapshot(plan, params, nulls, snapshot, InvalidSnapshot, false, true, 0);
+	if (rc < 0)
+		elog(ERROR, "could not apply the delta: %s", SPI_result_code_string(rc));
+	SPI_freeplan(plan);
+	result->rows_inserted = trickle_tally_get(TRICKLE_TALLY_INSERTED) +
+		trickle_tally_get(TRICKLE_TALLY_UPDATED);
+	result->rows_deleted = trickle_tally_get(TRICKLE_TALLY_DELETED) +
+		trickle_tally_get(TRICKLE_TALLY_UPDATED);
+}
+
+/*
+ * refresh_differential: the refresh of a DIFFERENTIAL stream table (see the
+ * file comment); false when there was nothing to do (NO_DATA).
+ */
+static bool
+refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, bool full,
+					 TrickleRefreshResult *result, Frontier *frontier)
+{
+	Datum		params[TRICKLE_DELTA_NPARAMS];
+	char		nulls[TRICKLE_DELTA_NPARAMS];
+	Snapshot	snapshot;
+	ListCell   *lc;
+	List	   *changed = NIL;
+	bool		marked = false;
+
+	foreach(lc, sources)
+	{
+		Oid			source = lfirst_oid(lc);
+
+		LockRelationOid(source, AccessShareLock);
+		/* as a recomputation would: the owner must still read the source */
+		if (pg_class_aclcheck(source, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+			pg_attribute_aclcheck_all(source, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)
+			aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(source));
+		(void) check_enable_rls(source, InvalidOid, false);
+	}
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	trickle_capture_position(&frontier->xid, &frontier->ord);
+	frontier->snapshot = read_frontiers(st, snapshot, params, nulls);
+
+	if (result->action == TRICKLE_ACTION_REINITIALIZE || full ||
+		!st->is_populated || st->frontier == NULL)
+		;
+	else
+	{
+		changed = scan_changes(sources, snapshot, params, nulls, &marked);
+		if (marked)
+			result->action = TRICKLE_ACTION_REINITIALIZE;
+		else if (changed == NIL)
+		{
+			UnregisterSnapshot(snapshot);
+			result->action = TRICKLE_ACTION_NO_DATA;
+			return false;
+		}
+		else
+			result->action = TRICKLE_ACTION_DIFFERENTIAL;
+	}
+
+	trickle_guard_allow_write(relid);
+	if (result->action == TRICKLE_ACTION_DIFFERENTIAL)
+		apply_changes(relid, st, changed, snapshot, params, nulls, result);
+	else
+		recompute(relid, st, snapshot, result);
+	trickle_guard_release();
+
+	/* the refresh wrote, so its transaction has an xid now */
+	if (!FullTransactionIdIsValid(frontier->xid))
+		frontier->xid = GetTopFullTransactionId();
+	UnregisterSnapshot(snapshot);
+	return true;
+}
+
+/*
+ * trickle_refresh: refresh relid now.  full forces a recomputation.  Errors
  * propagate to the caller's transaction; nothing is recorded for them here.
  */
 TrickleRefreshResult
@@ -161,8 +442,11 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	TimestampTz started;
 	instr_time	start_time;
 	instr_time	duration;
+	Frontier	frontier = {0};
+	List	   *sources;
+	bool		differential;
+	bool		wrote = true;
 
-	(void) full;
 	INSTR_TIME_SET_CURRENT(start_time);
 	LockRelationOid(relid, ExclusiveLock);
 	if (!trickle_catalog_load(relid, &st))
@@ -179,30 +463,41 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
+	differential = strcmp(st.effective_mode, "DIFFERENTIAL") == 0;
+	sources = catalog_sources(relid);
 	result.action = trickle_frontier_is_foreign(&st) ?
 		TRICKLE_ACTION_REINITIALIZE : TRICKLE_ACTION_FULL;
 
 	become_owner(relid, &owner);
 	if (result.action == TRICKLE_ACTION_REINITIALIZE)
-		reinitialize(relid, st.definition);
+		reinitialize(relid, &st, sources);
 	started = GetCurrentTimestamp();
-	trickle_guard_allow_write(relid);
-	PG_TRY();
+	if (differential)
+		wrote = refresh_differential(relid, &st, sources, full, &result, &frontier);
+	else
 	{
-		trickle_full_apply(relid, st.definition, trickle_relation_columns(relid),
-						   &result.rows_inserted, &result.rows_deleted);
-	}
-	PG_FINALLY();
-	{
+		trickle_guard_allow_write(relid);
+		trickle_full_apply(relid, st.definition, trickle_relation_columns(relid), NIL,
+						   InvalidSnapshot, &result.rows_inserted, &result.rows_deleted);
 		trickle_guard_release();
 	}
-	PG_END_TRY();
 	leave_owner(&owner);
 
+	if (wrote)
+	{
+		ListCell   *lc;
+
+		record_refresh(relid, started, &result, initiator, &frontier);
+		if (differential)
+		{
+			CommandCounterIncrement();
+			foreach(lc, sources)
+				trickle_phd1_cleanup(lfirst_oid(lc), InvalidSnapshot);
+		}
+	}
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start_time);
 	result.duration_ms = INSTR_TIME_GET_MILLISEC(duration);
-	record_refresh(relid, started, &result, initiator);
 	error_context_stack = errcallback.previous;
 	return result;
 }

@@ -11,6 +11,9 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/snapshot.h"
+
+#include "ivm/ivm.h"
 
 typedef enum TrickleInitiator
 {
@@ -41,8 +44,33 @@ extern TrickleRefreshResult trickle_refresh(Oid relid, bool full,
 extern void trickle_refresh_check_readable(Oid relid);
 extern const char *trickle_refresh_action_name(TrickleRefreshAction action);
 
-/* src/refresh/merge.c */
-extern void trickle_full_apply(Oid relid, const char *definition, List *columns,
+/*
+ * src/refresh/merge.c: make relid's stored columns equal the rows of source,
+ * reading at snapshot (or a fresh one when InvalidSnapshot).  keys NIL:
+ * identities hash whole rows (FULL stream tables); otherwise they are hash
+ * classes of the key columns (differential ones, see codegen.c).
+ */
+extern void trickle_full_apply(Oid relid, const char *source, List *columns,
+							   List *keys, Snapshot snapshot,
 							   int64 *rows_inserted, int64 *rows_deleted);
+
+/* src/refresh/codegen.c */
+typedef enum TrickleTally
+{
+	TRICKLE_TALLY_INSERTED,
+	TRICKLE_TALLY_DELETED,
+	TRICKLE_TALLY_UPDATED
+} TrickleTally;
+
+extern void trickle_tally_reset(void);
+extern int64 trickle_tally_get(TrickleTally action);
+extern TrickleIvmPlan *trickle_codegen_plan(Oid relid, const char *definition,
+											List **columns);
+extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed);
+extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
+extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
+
+/* src/refresh/phd1.c: delete buffer rows every consumer has read */
+extern void trickle_phd1_cleanup(Oid source, Snapshot snapshot);
 
 #endif							/* TRICKLE_REFRESH_H */

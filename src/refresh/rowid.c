@@ -30,6 +30,8 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "ivm/ivm.h"
+
 #define NULL_HASH	UINT64CONST(0x9e3779b97f4a7c15)
 
 typedef struct ColumnHasher
@@ -173,4 +175,27 @@ trickle_row_id(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(pair[0]);
 	PG_RETURN_INT64((int64) hash_bytes_extended((const unsigned char *) pair,
 												sizeof(pair), 0));
+}
+
+PG_FUNCTION_INFO_V1(trickle_row_id_class);
+
+/*
+ * trickle_row_id_class(hash bigint, ordinal bigint) returns bigint: the
+ * ordinal-th identity of hash's class (ordinal 0: the class itself, the
+ * lower end of its range).  See src/refresh/codegen.c.  Strict.
+ */
+Datum
+trickle_row_id_class(PG_FUNCTION_ARGS)
+{
+	int64		hash = PG_GETARG_INT64(0);
+	int64		ordinal = PG_GETARG_INT64(1);
+
+	if (ordinal < 0 || ordinal > TRICKLE_CLASS_MASK)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a differential stream table holds at most " INT64_FORMAT " copies of one row",
+						TRICKLE_CLASS_MASK),
+				 errdetail("Row number " INT64_FORMAT " of one key was requested.", ordinal),
+				 errhint("Use refresh_mode => 'full' for this stream table, or refresh it with \"full\" => true to renumber its rows.")));
+	PG_RETURN_INT64((hash & ~TRICKLE_CLASS_MASK) | ordinal);
 }

@@ -20,7 +20,8 @@ UNIT_LIBS ?= -lcmocka
 
 UNIT_PURE_SRCS += \
 	$(srcdir)/src/sched/schedule.c \
-	$(srcdir)/src/gucenum.c
+	$(srcdir)/src/gucenum.c \
+	$(srcdir)/src/cdc/payload.c
 
 UNIT_PURE_HDRS = $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)
 UNIT_TEST_SRCS = $(sort $(wildcard $(srcdir)/test/unit/test_*.c))

@@ -1,0 +1,765 @@
+/*-------------------------------------------------------------------------
+ *
+ * codegen.c
+ *	  The SQL of a DIFFERENTIAL refresh: one MERGE applying the delta.
+ *
+ * Row identity.  __trickle_row_id = hash class | ordinal: the high bits are
+ * a 64-bit hash of the row's key (the group key of an aggregate, the whole
+ * row of a plain query) with the low TRICKLE_CLASS_BITS cleared, the low bits
+ * number the rows of that class from 1.  Rows of one key are found by an
+ * index range scan of the class and an exact comparison of the key columns
+ * (record equality, under which NULL equals NULL as GROUP BY has it), so a
+ * hash collision shares a class without merging rows, and duplicate rows of
+ * a plain query are numbered copies of one key.  FULL and REINITIALIZE of a
+ * differential stream table assign identities the same way
+ * (src/refresh/merge.c).
+ *
+ * Plain queries (project-filter-join): the terms of the delta
+ * (src/ivm/delta.c) are consolidated by row (weights summed, zeros dropped).
+ * A row with weight -k deletes k stored copies (the highest ordinals, which
+ * keeps a class's ordinals dense); +k inserts k copies numbered after the
+ * class's highest ordinal.
+ *
+ * Aggregates: the terms are grouped by key into per-group deltas of every
+ * aggregate's state, looked up in the stream table, and combined into the
+ * new state: counts and sums add, min and max take the least or greatest
+ * unless the old extreme may have been deleted, in which case (and for
+ * every group touched by an aggregate that cannot be added up exactly, such
+ * as a float sum) the group's aggregates are recomputed from the sources
+ * ("rederived").  A group whose row count drops to 0 is deleted, except the
+ * one row of an aggregate without GROUP BY.
+ *
+ * Either way the result is one MERGE keyed on __trickle_row_id.  PostgreSQL
+ * 15's MERGE reports a single row count, so each action's WHEN condition
+ * ends in trickle._tally(action), which counts the rows that reach it.
+ *
+ * The SQL depends on which sources changed (terms of unchanged sources are
+ * left out), so it is cached per stream table and set of changed scans,
+ * and dropped when the definition changes (a rename re-deparses it).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "api/api.h"
+#include "fdw/fdw.h"
+#include "ivm/ivm.h"
+#include "refresh/refresh.h"
+#include "trickle.h"
+
+/* counts of the current MERGE's actions, by TrickleTally */
+static int64 tallies[3];
+
+PG_FUNCTION_INFO_V1(trickle_tally);
+
+Datum
+trickle_tally(PG_FUNCTION_ARGS)
+{
+	int32		action = PG_GETARG_INT32(0);
+
+	if (action < 0 || action >= lengthof(tallies))
+		elog(ERROR, "invalid tally %d", action);
+	tallies[action]++;
+	PG_RETURN_BOOL(true);
+}
+
+void
+trickle_tally_reset(void)
+{
+	memset(tallies, 0, sizeof(tallies));
+}
+
+int64
+trickle_tally_get(TrickleTally action)
+{
+	return tallies[action];
+}
+
+static const char *
+type_name(Oid type, int32 typmod)
+{
+	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
+								FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+static const char *
+q(const char *name)
+{
+	return quote_identifier(name);
+}
+
+/* "prefix<fmt 0>, prefix<fmt 1>, ..." for n items */
+static void
+append_list(StringInfo buf, const char *prefix, const char *fmt, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		appendStringInfoString(buf, prefix);
+		appendStringInfo(buf, fmt, i);
+	}
+}
+
+static void
+append_names(StringInfo buf, const char *prefix, List *columns)
+{
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		if (lc != list_head(columns))
+			appendStringInfoString(buf, ", ");
+		appendStringInfo(buf, "%s%s", prefix, q(((TrickleColumn *) lfirst(lc))->name));
+	}
+}
+
+/* the UNION ALL of the terms of the scans in mask */
+static void
+append_terms(StringInfo buf, TrickleIvmPlan *plan, uint64 mask)
+{
+	int			i;
+	bool		first = true;
+
+	for (i = 0; i < list_length(plan->scans); i++)
+	{
+		if ((mask & (UINT64CONST(1) << i)) == 0)
+			continue;
+		appendStringInfo(buf, "%s(%s)", first ? "" : " UNION ALL ", trickle_delta_term(plan, i));
+		first = false;
+	}
+}
+
+/* the class range of lo in stored table o: "o.rid BETWEEN lo AND lo + mask" */
+static void
+append_class_range(StringInfo buf, const char *lo)
+{
+	appendStringInfo(buf, "o.%s BETWEEN %s AND %s + " INT64_FORMAT,
+					 TRICKLE_ROW_ID, lo, lo, TRICKLE_CLASS_MASK);
+}
+
+/* the identity of a new row: next free ordinal of class lo */
+static void
+append_new_row_id(StringInfo buf, const char *target, const char *lo)
+{
+	appendStringInfo(buf,
+					 "trickle._row_id_class(%s, COALESCE((SELECT pg_catalog.max(o.%s)"
+					 " FROM ONLY %s o WHERE ", lo, TRICKLE_ROW_ID, target);
+	append_class_range(buf, lo);
+	appendStringInfo(buf, ") - %s, 0) + pg_catalog.row_number() OVER (PARTITION BY %s))",
+					 lo, lo);
+}
+
+/*
+ * plain_apply: the MERGE of a project-filter-join stream table.
+ */
+static char *
+plain_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 mask)
+{
+	StringInfoData sql;
+	int			n = list_length(columns);
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH d AS (SELECT ");
+	append_list(&sql, "t.", "__trickle_c%d", n);
+	appendStringInfoString(&sql, ", pg_catalog.sum(t.__trickle_w) AS __trickle_w FROM (");
+	append_terms(&sql, plan, mask);
+	appendStringInfoString(&sql, ") t GROUP BY ");
+	append_list(&sql, "t.", "__trickle_c%d", n);
+	appendStringInfoString(&sql, " HAVING pg_catalog.sum(t.__trickle_w) <> 0), ");
+
+	appendStringInfoString(&sql, "h AS (SELECT d.*, trickle._row_id_class(trickle._row_hash(ROW(");
+	append_list(&sql, "d.", "__trickle_c%d", n);
+	appendStringInfoString(&sql, ")), 0) AS __trickle_lo FROM d), ");
+
+	/* deletions: the highest ordinals among the stored copies of the row */
+	appendStringInfo(&sql, "f AS (SELECT x.%s AS __trickle_rid, false AS __trickle_ins", TRICKLE_ROW_ID);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&sql, ", NULL::%s AS __trickle_c%d",
+						 type_name(((TrickleColumn *) list_nth(columns, i))->type,
+								   ((TrickleColumn *) list_nth(columns, i))->typmod), i);
+	appendStringInfo(&sql, " FROM h CROSS JOIN LATERAL (SELECT o.%s FROM ONLY %s o WHERE ",
+					 TRICKLE_ROW_ID, target);
+	append_class_range(&sql, "h.__trickle_lo");
+	appendStringInfoString(&sql, " AND ROW(");
+	append_names(&sql, "o.", columns);
+	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+	append_list(&sql, "h.", "__trickle_c%d", n);
+	appendStringInfo(&sql, ")::pg_catalog.record ORDER BY o.%s DESC LIMIT (- h.__trickle_w)) x"
+					 " WHERE h.__trickle_w < 0", TRICKLE_ROW_ID);
+
+	/* insertions: numbered after the class's highest ordinal */
+	appendStringInfoString(&sql, " UNION ALL SELECT ");
+	append_new_row_id(&sql, target, "h.__trickle_lo");
+	appendStringInfoString(&sql, ", true, ");
+	append_list(&sql, "h.", "__trickle_c%d", n);
+	appendStringInfoString(&sql, " FROM h CROSS JOIN LATERAL pg_catalog.generate_series(1, h.__trickle_w)"
+						   " WHERE h.__trickle_w > 0) ");
+
+	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.%s = f.__trickle_rid AND NOT f.__trickle_ins"
+					 " WHEN MATCHED AND trickle._tally(%d) THEN DELETE"
+					 " WHEN NOT MATCHED AND f.__trickle_ins AND trickle._tally(%d) THEN INSERT (",
+					 target, TRICKLE_ROW_ID, TRICKLE_TALLY_DELETED, TRICKLE_TALLY_INSERTED);
+	append_names(&sql, "", columns);
+	appendStringInfo(&sql, ", %s) VALUES (", TRICKLE_ROW_ID);
+	append_list(&sql, "f.", "__trickle_c%d", n);
+	appendStringInfoString(&sql, ", f.__trickle_rid)");
+	return sql.data;
+}
+
+/* "ROW(prefix k0, ...)::record" over the plan's keys, as the terms name them */
+static void
+append_key_row(StringInfo buf, TrickleIvmPlan *plan, const char *prefix)
+{
+	appendStringInfoString(buf, "ROW(");
+	append_list(buf, prefix, "__trickle_k%d", list_length(plan->keys));
+	appendStringInfoString(buf, ")::pg_catalog.record");
+}
+
+static bool
+agg_has_nn(TrickleIvmAgg *agg)
+{
+	return !agg->rederive && agg->kind != TRICKLE_AGG_COUNT_STAR &&
+		agg->kind != TRICKLE_AGG_COUNT;
+}
+
+static bool
+agg_may_rederive(TrickleIvmAgg *agg)
+{
+	return agg->rederive || agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX;
+}
+
+static const char *
+agg_sql_name(TrickleIvmAgg *agg)
+{
+	switch (agg->kind)
+	{
+		case TRICKLE_AGG_SUM:
+			return "pg_catalog.sum";
+		case TRICKLE_AGG_AVG:
+			return "pg_catalog.avg";
+		case TRICKLE_AGG_MIN:
+			return "pg_catalog.min";
+		case TRICKLE_AGG_MAX:
+			return "pg_catalog.max";
+		case TRICKLE_AGG_BOOL_AND:
+			return "pg_catalog.bool_and";
+		case TRICKLE_AGG_BOOL_OR:
+			return "pg_catalog.bool_or";
+		default:
+			return "pg_catalog.count";
+	}
+}
+
+/* the per-group deltas of aggregate j, from the terms aliased t */
+static void
+append_agg_deltas(StringInfo buf, TrickleIvmAgg *agg, int j)
+{
+	if (agg->kind == TRICKLE_AGG_COUNT_STAR || agg->rederive)
+		return;
+	appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE t.__trickle_a%d IS NOT NULL)"
+					 " AS __trickle_dnn_%d", j, j);
+	switch (agg->kind)
+	{
+		case TRICKLE_AGG_SUM:
+		case TRICKLE_AGG_AVG:
+			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_a%d) FILTER (WHERE t.__trickle_w > 0)"
+							 " AS __trickle_dpos_%d, pg_catalog.sum(t.__trickle_a%d) FILTER"
+							 " (WHERE t.__trickle_w < 0) AS __trickle_dneg_%d", j, j, j, j);
+			break;
+		case TRICKLE_AGG_MIN:
+		case TRICKLE_AGG_MAX:
+			appendStringInfo(buf, ", %s(t.__trickle_a%d) FILTER (WHERE t.__trickle_w > 0)"
+							 " AS __trickle_dins_%d, %s(t.__trickle_a%d) FILTER"
+							 " (WHERE t.__trickle_w < 0) AS __trickle_ddel_%d",
+							 agg_sql_name(agg), j, j, agg_sql_name(agg), j, j);
+			break;
+		case TRICKLE_AGG_BOOL_AND:
+			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE NOT t.__trickle_a%d)"
+							 " AS __trickle_dnf_%d", j, j);
+			break;
+		case TRICKLE_AGG_BOOL_OR:
+			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE t.__trickle_a%d)"
+							 " AS __trickle_dnt_%d", j, j);
+			break;
+		default:
+			break;
+	}
+}
+
+/* "COALESCE(n.<old>, 0) + COALESCE(n.<delta>, 0)" */
+static char *
+added(const char *old, const char *delta)
+{
+	return psprintf("(COALESCE(n.%s, 0) + COALESCE(n.%s, 0))", q(old), delta);
+}
+
+/* new sum from old and the positive and negative parts of the delta */
+static char *
+new_sum(const char *old, int j)
+{
+	return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE"
+					" COALESCE(n.%s, 0) + COALESCE(n.__trickle_dpos_%d, 0)"
+					" - COALESCE(n.__trickle_dneg_%d, 0) END", j, q(old), j, j);
+}
+
+/* the new value of visible aggregate column agg (j-th aggregate) */
+static char *
+agg_value(TrickleIvmAgg *agg, int j, const char *vis)
+{
+	switch (agg->kind)
+	{
+		case TRICKLE_AGG_COUNT_STAR:
+			return pstrdup("n.__trickle_ncount");
+		case TRICKLE_AGG_COUNT:
+			return added(vis, psprintf("__trickle_dnn_%d", j));
+		case TRICKLE_AGG_SUM:
+			if (agg->rederive)
+				break;
+			return new_sum(vis, j);
+		case TRICKLE_AGG_AVG:
+			if (agg->rederive)
+				break;
+			return psprintf("(%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric",
+							new_sum(trickle_ivm_hidden_name("sum", j), j), j);
+		case TRICKLE_AGG_MIN:
+		case TRICKLE_AGG_MAX:
+			return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d"
+							" WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s(n.%s, n.__trickle_dins_%d) END",
+							j, j, agg->kind == TRICKLE_AGG_MIN ? "LEAST" : "GREATEST", q(vis), j);
+		case TRICKLE_AGG_BOOL_AND:
+			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s = 0 END", j,
+							added(trickle_ivm_hidden_name("nf", j), psprintf("__trickle_dnf_%d", j)));
+		case TRICKLE_AGG_BOOL_OR:
+			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s > 0 END", j,
+							added(trickle_ivm_hidden_name("nt", j), psprintf("__trickle_dnt_%d", j)));
+	}
+	return psprintf("rd.__trickle_r_%d", j);
+}
+
+/* the new value of hidden column name */
+static char *
+hidden_value(TrickleIvmPlan *plan, const char *name)
+{
+	ListCell   *lc;
+	int			j = 0;
+
+	if (strcmp(name, trickle_ivm_hidden_name("count", -1)) == 0)
+		return pstrdup("n.__trickle_ncount");
+	foreach(lc, plan->keys)
+	{
+		if (strcmp(name, ((TrickleIvmKey *) lfirst(lc))->stored) == 0)
+			return psprintf("n.__trickle_k%d", foreach_current_index(lc));
+	}
+	foreach(lc, plan->aggs)
+	{
+		if (strcmp(name, trickle_ivm_hidden_name("nn", j)) == 0)
+			return psprintf("n.__trickle_nnn_%d", j);
+		if (strcmp(name, trickle_ivm_hidden_name("sum", j)) == 0)
+			return new_sum(name, j);
+		if (strcmp(name, trickle_ivm_hidden_name("nf", j)) == 0)
+			return added(name, psprintf("__trickle_dnf_%d", j));
+		if (strcmp(name, trickle_ivm_hidden_name("nt", j)) == 0)
+			return added(name, psprintf("__trickle_dnt_%d", j));
+		j++;
+	}
+	elog(ERROR, "unknown hidden column %s", name);
+}
+
+/*
+ * aggregate_apply: the MERGE of a GROUP BY or aggregate stream table.
+ */
+static char *
+aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 mask)
+{
+	StringInfoData sql;
+	List	   *stored = list_concat_copy(columns, plan->hidden);
+	int			nkeys = list_length(plan->keys);
+	bool		may_rederive = false;
+	ListCell   *lc;
+	int			j;
+	int			i;
+
+	foreach(lc, plan->aggs)
+		may_rederive |= agg_may_rederive(lfirst(lc));
+
+	/* d: per-group deltas */
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH d AS (SELECT ");
+	append_list(&sql, "t.", "__trickle_k%d", nkeys);
+	appendStringInfo(&sql, "%spg_catalog.sum(t.__trickle_w) AS __trickle_dcount", nkeys ? ", " : "");
+	j = 0;
+	foreach(lc, plan->aggs)
+		append_agg_deltas(&sql, lfirst(lc), j++);
+	appendStringInfoString(&sql, " FROM (");
+	append_terms(&sql, plan, mask);
+	appendStringInfoString(&sql, ") t");
+	if (nkeys)
+	{
+		appendStringInfoString(&sql, " GROUP BY ");
+		append_list(&sql, "t.", "__trickle_k%d", nkeys);
+	}
+	appendStringInfoString(&sql, "), ");
+
+	/* j: with the stored row of each group, if any */
+	appendStringInfoString(&sql, "h AS (SELECT d.*, trickle._row_id_class(trickle._row_hash(ROW(");
+	append_list(&sql, "d.", "__trickle_k%d", nkeys);
+	appendStringInfoString(&sql, ")), 0) AS __trickle_lo FROM d), ");
+	appendStringInfo(&sql, "j AS (SELECT h.*, x.* FROM h LEFT JOIN LATERAL (SELECT o.%s AS __trickle_orid, ",
+					 TRICKLE_ROW_ID);
+	append_names(&sql, "o.", stored);
+	appendStringInfo(&sql, " FROM ONLY %s o WHERE ", target);
+	append_class_range(&sql, "h.__trickle_lo");
+	appendStringInfoString(&sql, " AND ROW(");
+	foreach(lc, plan->keys)
+		appendStringInfo(&sql, "%so.%s", lc == list_head(plan->keys) ? "" : ", ",
+						 q(((TrickleIvmKey *) lfirst(lc))->stored));
+	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ");
+	append_key_row(&sql, plan, "h.");
+	appendStringInfoString(&sql, " LIMIT 1) x ON true), ");
+
+	/* n: new counts, and whether the group must be recomputed */
+	appendStringInfoString(&sql, "n AS (SELECT j.*, COALESCE(j.__trickle_count, 0)"
+						   " + COALESCE(j.__trickle_dcount, 0) AS __trickle_ncount");
+	j = 0;
+	foreach(lc, plan->aggs)
+	{
+		if (agg_has_nn(lfirst(lc)))
+			appendStringInfo(&sql, ", COALESCE(j.%s, 0) + COALESCE(j.__trickle_dnn_%d, 0) AS __trickle_nnn_%d",
+							 q(trickle_ivm_hidden_name("nn", j)), j, j);
+		j++;
+	}
+	appendStringInfo(&sql, ", %s(false", plan->global ? "" :
+					 "COALESCE(j.__trickle_count, 0) + COALESCE(j.__trickle_dcount, 0) > 0 AND ");
+	j = 0;
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		const char *vis = ((TrickleColumn *) list_nth(columns, agg->column))->name;
+
+		if (agg->rederive)
+			appendStringInfoString(&sql, " OR true");
+		else if (agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX)
+			appendStringInfo(&sql, " OR (j.__trickle_ddel_%d IS NOT NULL AND j.%s IS NOT NULL"
+							 " AND j.__trickle_ddel_%d %s j.%s)", j, q(vis), j,
+							 agg->kind == TRICKLE_AGG_MIN ? "<=" : ">=", q(vis));
+		j++;
+	}
+	appendStringInfoString(&sql, ") AS __trickle_rd FROM j), ");
+
+	/* rd: groups recomputed from the sources */
+	if (may_rederive)
+	{
+		appendStringInfoString(&sql, "rd AS (SELECT ");
+		append_list(&sql, "s.", "__trickle_k%d", nkeys);
+		j = 0;
+		i = 0;
+		foreach(lc, plan->aggs)
+		{
+			TrickleIvmAgg *agg = lfirst(lc);
+
+			if (agg_may_rederive(agg))
+				appendStringInfo(&sql, "%s%s(s.__trickle_a%d) AS __trickle_r_%d",
+								 nkeys || i ? ", " : "", agg_sql_name(agg), j, j), i++;
+			j++;
+		}
+		appendStringInfo(&sql, " FROM (%s) s WHERE ", trickle_delta_term(plan, -1));
+		if (plan->global)
+			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd)");
+		else
+		{
+			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd AND ");
+			append_key_row(&sql, plan, "n.");
+			appendStringInfoString(&sql, " OPERATOR(pg_catalog.=) ");
+			append_key_row(&sql, plan, "s.");
+			appendStringInfoString(&sql, ") GROUP BY ");
+			append_list(&sql, "s.", "__trickle_k%d", nkeys);
+		}
+		appendStringInfoString(&sql, "), ");
+	}
+
+	/* f: the new stored rows */
+	appendStringInfoString(&sql, "f AS (SELECT COALESCE(n.__trickle_orid, ");
+	append_new_row_id(&sql, target, "n.__trickle_lo");
+	appendStringInfoString(&sql, ") AS __trickle_rid, n.__trickle_ncount");
+	i = 0;
+	foreach(lc, stored)
+	{
+		TrickleColumn *col = lfirst(lc);
+		char	   *value = NULL;
+		ListCell   *lc2;
+
+		foreach(lc2, plan->keys)
+		{
+			if (((TrickleIvmKey *) lfirst(lc2))->column == i)
+				value = psprintf("n.__trickle_k%d", foreach_current_index(lc2));
+		}
+		j = 0;
+		foreach(lc2, plan->aggs)
+		{
+			if (((TrickleIvmAgg *) lfirst(lc2))->column == i)
+				value = agg_value(lfirst(lc2), j, col->name);
+			j++;
+		}
+		if (value == NULL)
+			value = hidden_value(plan, col->name);
+		appendStringInfo(&sql, ", (%s)::%s AS __trickle_v%d", value,
+						 type_name(col->type, col->typmod), i);
+		i++;
+	}
+	appendStringInfoString(&sql, " FROM n");
+	if (may_rederive && plan->global)
+		appendStringInfoString(&sql, " LEFT JOIN rd ON n.__trickle_rd");
+	else if (may_rederive)
+	{
+		appendStringInfoString(&sql, " LEFT JOIN rd ON ");
+		append_key_row(&sql, plan, "n.");
+		appendStringInfoString(&sql, " OPERATOR(pg_catalog.=) ");
+		append_key_row(&sql, plan, "rd.");
+	}
+	appendStringInfoString(&sql, ") ");
+
+	/* the MERGE */
+	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.%s = f.__trickle_rid", target, TRICKLE_ROW_ID);
+	if (!plan->global)
+		appendStringInfo(&sql, " WHEN MATCHED AND f.__trickle_ncount = 0 AND trickle._tally(%d) THEN DELETE",
+						 TRICKLE_TALLY_DELETED);
+	appendStringInfoString(&sql, " WHEN MATCHED AND NOT ROW(");
+	append_names(&sql, "o.", stored);
+	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(");
+	append_list(&sql, "f.", "__trickle_v%d", list_length(stored));
+	appendStringInfo(&sql, ")::pg_catalog.record AND trickle._tally(%d) THEN UPDATE SET ",
+					 TRICKLE_TALLY_UPDATED);
+	i = 0;
+	foreach(lc, stored)
+		appendStringInfo(&sql, "%s%s = f.__trickle_v%d", i ? ", " : "",
+						 q(((TrickleColumn *) lfirst(lc))->name), i), i++;
+	appendStringInfo(&sql, " WHEN NOT MATCHED%s AND trickle._tally(%d) THEN INSERT (",
+					 plan->global ? "" : " AND f.__trickle_ncount > 0", TRICKLE_TALLY_INSERTED);
+	append_names(&sql, "", stored);
+	appendStringInfo(&sql, ", %s) VALUES (", TRICKLE_ROW_ID);
+	append_list(&sql, "f.", "__trickle_v%d", list_length(stored));
+	appendStringInfoString(&sql, ", f.__trickle_rid)");
+	return sql.data;
+}
+
+/*
+ * trickle_codegen_state: SQL computing every stored column (visible, then
+ * hidden) of a differential stream table from the sources, for FULL and
+ * REINITIALIZE.
+ */
+char *
+trickle_codegen_state(TrickleIvmPlan *plan, List *columns)
+{
+	StringInfoData sql;
+	List	   *stored;
+	ListCell   *lc;
+	int			nkeys = list_length(plan->keys);
+	int			i = 0;
+
+	if (!plan->aggregate)
+	{
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "SELECT ");
+		foreach(lc, columns)
+			appendStringInfo(&sql, "%ss.__trickle_c%d AS %s", i ? ", " : "", i,
+							 q(((TrickleColumn *) lfirst(lc))->name)), i++;
+		appendStringInfo(&sql, " FROM (%s) s", trickle_delta_term(plan, -1));
+		return sql.data;
+	}
+
+	stored = list_concat_copy(columns, plan->hidden);
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	foreach(lc, stored)
+	{
+		TrickleColumn *col = lfirst(lc);
+		char	   *value = NULL;
+		ListCell   *lc2;
+		int			j = 0;
+
+		foreach(lc2, plan->keys)
+		{
+			TrickleIvmKey *key = lfirst(lc2);
+
+			if (key->column == i || strcmp(key->stored, col->name) == 0)
+				value = psprintf("s.__trickle_k%d", foreach_current_index(lc2));
+		}
+		foreach(lc2, plan->aggs)
+		{
+			TrickleIvmAgg *agg = lfirst(lc2);
+
+			if (agg->column == i)
+				value = agg->kind == TRICKLE_AGG_COUNT_STAR ? pstrdup("pg_catalog.count(*)") :
+					psprintf("%s(s.__trickle_a%d)", agg_sql_name(agg), j);
+			else if (strcmp(col->name, trickle_ivm_hidden_name("nn", j)) == 0)
+				value = psprintf("pg_catalog.count(s.__trickle_a%d)", j);
+			else if (strcmp(col->name, trickle_ivm_hidden_name("sum", j)) == 0)
+				value = psprintf("pg_catalog.sum(s.__trickle_a%d)", j);
+			else if (strcmp(col->name, trickle_ivm_hidden_name("nf", j)) == 0)
+				value = psprintf("pg_catalog.count(*) FILTER (WHERE NOT s.__trickle_a%d)", j);
+			else if (strcmp(col->name, trickle_ivm_hidden_name("nt", j)) == 0)
+				value = psprintf("pg_catalog.count(*) FILTER (WHERE s.__trickle_a%d)", j);
+			j++;
+		}
+		if (strcmp(col->name, trickle_ivm_hidden_name("count", -1)) == 0)
+			value = pstrdup("pg_catalog.count(*)");
+		if (value == NULL)
+			elog(ERROR, "no state for column %s", col->name);
+		appendStringInfo(&sql, "%s(%s)::%s AS %s", i ? ", " : "", value,
+						 type_name(col->type, col->typmod), q(col->name));
+		i++;
+	}
+	appendStringInfo(&sql, " FROM (%s) s", trickle_delta_term(plan, -1));
+	if (nkeys)
+	{
+		appendStringInfoString(&sql, " GROUP BY ");
+		append_list(&sql, "s.", "__trickle_k%d", nkeys);
+	}
+	return sql.data;
+}
+
+/*
+ * trickle_codegen_state_keys: the stored columns whose hash is a row's class.
+ */
+List *
+trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns)
+{
+	List	   *keys = NIL;
+	ListCell   *lc;
+
+	if (!plan->aggregate)
+		return columns;
+	foreach(lc, plan->keys)
+	{
+		TrickleColumn *col = palloc0(sizeof(TrickleColumn));
+
+		col->name = ((TrickleIvmKey *) lfirst(lc))->stored;
+		keys = lappend(keys, col);
+	}
+	return keys;
+}
+
+/* cached apply statements */
+typedef struct ApplyCacheEntry
+{
+	Oid			relid;			/* hash key */
+	char	   *definition;
+	char	   *target;			/* the stream table's qualified name */
+	int			nscans;
+	Oid		   *scans;			/* relid of each scan */
+	List	   *masks;			/* of ApplySql */
+	MemoryContext context;
+} ApplyCacheEntry;
+
+typedef struct ApplySql
+{
+	uint64		mask;
+	char	   *sql;
+} ApplySql;
+
+static HTAB *apply_cache = NULL;
+
+/*
+ * trickle_codegen_apply: the MERGE applying the changes of the sources in
+ * changed (OIDs) to stream table relid.
+ */
+char *
+trickle_codegen_apply(Oid relid, const char *definition, List *changed)
+{
+	uint64		mask = 0;
+	int			i;
+	ApplyCacheEntry *entry;
+	ApplySql   *apply;
+	MemoryContext old;
+	TrickleIvmPlan *plan;
+	List	   *columns;
+	bool		found;
+	ListCell   *lc;
+	char	   *sql;
+	char	   *target = trickle_relation_qualified_name(relid);
+
+	if (apply_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ApplyCacheEntry);
+		apply_cache = hash_create("trickle apply statements", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
+	entry = hash_search(apply_cache, &relid, HASH_FIND, &found);
+	if (found && (strcmp(entry->definition, definition) != 0 ||
+				  strcmp(entry->target, target) != 0))
+	{
+		MemoryContextDelete(entry->context);
+		hash_search(apply_cache, &relid, HASH_REMOVE, NULL);
+		found = false;
+	}
+	if (!found)
+	{
+		MemoryContext context;
+
+		plan = trickle_codegen_plan(relid, definition, &columns);
+		if (!plan->supported || list_length(plan->scans) > 64)
+			elog(ERROR, "stream table %s is not maintainable differentially: %s", target,
+				 plan->supported ? "more than 64 tables" : plan->reason);
+		context = AllocSetContextCreate(TopMemoryContext, "trickle apply statement",
+										ALLOCSET_SMALL_SIZES);
+		entry = hash_search(apply_cache, &relid, HASH_ENTER, &found);
+		entry->context = context;
+		entry->definition = MemoryContextStrdup(context, definition);
+		entry->target = MemoryContextStrdup(context, target);
+		entry->masks = NIL;
+		entry->nscans = list_length(plan->scans);
+		entry->scans = MemoryContextAlloc(context, sizeof(Oid) * Max(entry->nscans, 1));
+		foreach(lc, plan->scans)
+			entry->scans[foreach_current_index(lc)] = ((TrickleIvmScan *) lfirst(lc))->relid;
+	}
+	for (i = 0; i < entry->nscans; i++)
+	{
+		if (list_member_oid(changed, entry->scans[i]))
+			mask |= UINT64CONST(1) << i;
+	}
+	foreach(lc, entry->masks)
+	{
+		apply = lfirst(lc);
+		if (apply->mask == mask)
+			return apply->sql;
+	}
+
+	plan = trickle_codegen_plan(relid, definition, &columns);
+	sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
+		plain_apply(plan, target, columns, mask);
+
+	old = MemoryContextSwitchTo(entry->context);
+	apply = palloc(sizeof(ApplySql));
+	apply->mask = mask;
+	apply->sql = pstrdup(sql);
+	entry->masks = lappend(entry->masks, apply);
+	MemoryContextSwitchTo(old);
+	return apply->sql;
+}
+
+/*
+ * trickle_codegen_plan: the differential plan of a stream table's stored
+ * definition, and its visible columns in *columns.
+ */
+TrickleIvmPlan *
+trickle_codegen_plan(Oid relid, const char *definition, List **columns)
+{
+	Query	   *query = trickle_query_parse_definition(definition);
+
+	*columns = trickle_relation_columns(relid);
+	return trickle_ivm_analyze(query, *columns);
+}

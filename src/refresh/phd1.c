@@ -1,0 +1,79 @@
+/*-------------------------------------------------------------------------
+ *
+ * phd1.c
+ *	  Deleting change buffer rows that every consumer has read.
+ *
+ * A buffer row is consumed by a stream table once its frontier saw it.
+ * Every row whose xid is below the smallest frontier xmin of the source's
+ * DIFFERENTIAL consumers (and below the transaction recorded with that
+ * frontier, see orchestrator.c) was seen by all of them, so it is deleted:
+ * one index range scan.  A consumer not yet populated has no frontier and
+ * will start with a FULL refresh, so it holds nothing back.  A buffer is
+ * never truncated (that is not MVCC-safe: a concurrent refresh still reads
+ * it).
+ *
+ * The consumers' frontiers are read with the refresh's snapshot, after this
+ * refresh recorded its own.  A consumer created concurrently is invisible
+ * here but needs nothing older than its own snapshot, and its creation held
+ * off every writer of the source between that snapshot and its commit.
+ *
+ * Two refreshes sharing a source do not clean its buffer at once: the
+ * second one skips it (a self-conflicting lock that writers ignore).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
+
+#include "cdc/cdc.h"
+#include "refresh/refresh.h"
+#include "trickle.h"
+
+void
+trickle_phd1_cleanup(Oid source, Snapshot snapshot)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(source)};
+	Oid			buffer;
+	char	   *sql;
+	SPIPlanPtr	plan;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	buffer = get_relname_relid(psprintf("changes_%u", source),
+							   get_namespace_oid(TRICKLE_BUFFER_SCHEMA, false));
+	if (!OidIsValid(buffer) || !ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
+		return;
+
+	sql = psprintf("DELETE FROM %s WHERE __xid < (SELECT pg_catalog.min(LEAST("
+				   "pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid))"
+				   " FROM trickle.catalog c JOIN trickle.sources s ON s.relid = c.relid"
+				   " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL')",
+				   trickle_buffer_name(source));
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		plan = SPI_prepare(sql, 1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not plan buffer cleanup: %s", SPI_result_code_string(SPI_result));
+		rc = SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot,
+								  false, false, 0);
+		if (rc != SPI_OK_DELETE)
+			elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
+		SPI_freeplan(plan);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+}
