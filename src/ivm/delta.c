@@ -54,7 +54,7 @@
 #include "ivm/ivm.h"
 #include "trickle.h"
 
-static const Oid delta_param_types[TRICKLE_DELTA_NPARAMS] = {
+const Oid	trickle_delta_param_types[TRICKLE_DELTA_NPARAMS] = {
 	XID8OID, XID8OID, XID8OID, INT8OID, PG_SNAPSHOTOID
 };
 
@@ -166,7 +166,7 @@ parse_subquery(const char *sql)
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	query = parse_analyze_fixedparams(linitial(raw), sql,
-									  (Oid *) delta_param_types, TRICKLE_DELTA_NPARAMS, NULL);
+									  (Oid *) trickle_delta_param_types, TRICKLE_DELTA_NPARAMS, NULL);
 	AtEOXact_GUC(true, nestlevel);
 	return query;
 }

@@ -101,6 +101,7 @@ extern char *trickle_ivm_hidden_name(const char *what, int agg);
  * transaction and change number, $5 the frontier snapshot.
  */
 #define TRICKLE_DELTA_NPARAMS 5
+extern const Oid trickle_delta_param_types[TRICKLE_DELTA_NPARAMS];
 extern char *trickle_delta_term(TrickleIvmPlan *plan, int scan);
 extern char *trickle_delta_changes_sql(Oid relid, const char *alias);
 

@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -427,7 +428,7 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 						 q(((TrickleIvmKey *) lfirst(lc))->stored));
 	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ");
 	append_key_row(&sql, plan, "h.");
-	appendStringInfoString(&sql, " LIMIT 1) x ON true), ");
+	appendStringInfo(&sql, " ORDER BY o.%s LIMIT 1) x ON true), ", TRICKLE_ROW_ID);
 
 	/* n: new counts, and whether the group must be recomputed */
 	appendStringInfoString(&sql, "n AS (SELECT j.*, COALESCE(j.__trickle_count, 0)"
@@ -667,6 +668,7 @@ typedef struct ApplySql
 {
 	uint64		mask;
 	char	   *sql;
+	SPIPlanPtr	plan;			/* prepared on first use, kept */
 } ApplySql;
 
 static HTAB *apply_cache = NULL;
@@ -676,7 +678,8 @@ static HTAB *apply_cache = NULL;
  * changed (OIDs) to stream table relid.
  */
 char *
-trickle_codegen_apply(Oid relid, const char *definition, List *changed)
+trickle_codegen_apply(Oid relid, const char *definition, List *changed,
+					  SPIPlanPtr *prepared)
 {
 	uint64		mask = 0;
 	int			i;
@@ -702,6 +705,12 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed)
 	if (found && (strcmp(entry->definition, definition) != 0 ||
 				  strcmp(entry->target, target) != 0))
 	{
+		foreach(lc, entry->masks)
+		{
+			apply = lfirst(lc);
+			if (apply->plan)
+				SPI_freeplan(apply->plan);
+		}
 		MemoryContextDelete(entry->context);
 		hash_search(apply_cache, &relid, HASH_REMOVE, NULL);
 		found = false;
@@ -731,23 +740,37 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed)
 		if (list_member_oid(changed, entry->scans[i]))
 			mask |= UINT64CONST(1) << i;
 	}
+	apply = NULL;
 	foreach(lc, entry->masks)
 	{
-		apply = lfirst(lc);
-		if (apply->mask == mask)
-			return apply->sql;
+		if (((ApplySql *) lfirst(lc))->mask == mask)
+			apply = lfirst(lc);
 	}
+	if (apply == NULL)
+	{
+		plan = trickle_codegen_plan(relid, definition, &columns);
+		sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
+			plain_apply(plan, target, columns, mask);
+		old = MemoryContextSwitchTo(entry->context);
+		apply = palloc0(sizeof(ApplySql));
+		apply->mask = mask;
+		apply->sql = pstrdup(sql);
+		entry->masks = lappend(entry->masks, apply);
+		MemoryContextSwitchTo(old);
+	}
+	if (prepared && apply->plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(apply->sql, TRICKLE_DELTA_NPARAMS,
+									(Oid *) trickle_delta_param_types);
 
-	plan = trickle_codegen_plan(relid, definition, &columns);
-	sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
-		plain_apply(plan, target, columns, mask);
-
-	old = MemoryContextSwitchTo(entry->context);
-	apply = palloc(sizeof(ApplySql));
-	apply->mask = mask;
-	apply->sql = pstrdup(sql);
-	entry->masks = lappend(entry->masks, apply);
-	MemoryContextSwitchTo(old);
+		if (p == NULL)
+			elog(ERROR, "could not plan the delta: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "could not keep the plan of the delta");
+		apply->plan = p;
+	}
+	if (prepared)
+		*prepared = apply->plan;
 	return apply->sql;
 }
 

@@ -128,6 +128,7 @@ typedef struct Frontier
 	char	   *snapshot;		/* pg_snapshot text; NULL for FULL tables */
 	FullTransactionId xid;		/* the refreshing transaction */
 	int64		ord;			/* its changes captured before the snapshot */
+	uint64		read_from;		/* lowest xid the refresh read from (0: all) */
 } Frontier;
 
 static void
@@ -341,25 +342,27 @@ recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
 					   &result->rows_inserted, &result->rows_deleted);
 }
 
-/* apply the changes of the changed sources at snapshot */
+/*
+ * apply the changes of the changed sources at snapshot, with the kept plan
+ * of the delta (generic: planning the large statement on every refresh
+ * would cost more than most deltas)
+ */
 static void
 apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot snapshot,
 			  Datum *params, const char *nulls, TrickleRefreshResult *result)
 {
-	static const Oid types[TRICKLE_DELTA_NPARAMS] = {
-		XID8OID, XID8OID, XID8OID, INT8OID, PG_SNAPSHOTOID
-	};
-	char	   *sql = trickle_codegen_apply(relid, st->definition, changed);
-	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS, (Oid *) types);
+	SPIPlanPtr	plan;
+	int			nestlevel = NewGUCNestLevel();
 	int			rc;
 
-	if (plan == NULL)
-		elog(ERROR, "could not plan the delta: %s", SPI_result_code_string(SPI_result));
+	(void) set_config_option("plan_cache_mode", "force_generic_plan",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) trickle_codegen_apply(relid, st->definition, changed, &plan);
 	trickle_tally_reset();
 	rc = SPI_execute_snapshot(plan, params, nulls, snapshot, InvalidSnapshot, false, true, 0);
 	if (rc < 0)
 		elog(ERROR, "could not apply the delta: %s", SPI_result_code_string(rc));
-	SPI_freeplan(plan);
+	AtEOXact_GUC(true, nestlevel);
 	result->rows_inserted = trickle_tally_get(TRICKLE_TALLY_INSERTED) +
 		trickle_tally_get(TRICKLE_TALLY_UPDATED);
 	result->rows_deleted = trickle_tally_get(TRICKLE_TALLY_DELETED) +
@@ -395,6 +398,8 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	trickle_capture_position(&frontier->xid, &frontier->ord);
 	frontier->snapshot = read_frontiers(st, snapshot, params, nulls);
+	if (st->frontier)
+		frontier->read_from = U64FromFullTransactionId(DatumGetFullTransactionId(params[0]));
 
 	if (result->action == TRICKLE_ACTION_REINITIALIZE || full ||
 		!st->is_populated || st->frontier == NULL)
@@ -492,7 +497,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 		{
 			CommandCounterIncrement();
 			foreach(lc, sources)
-				trickle_phd1_cleanup(lfirst_oid(lc), InvalidSnapshot);
+				trickle_phd1_cleanup(lfirst_oid(lc), frontier.read_from);
 		}
 	}
 	INSTR_TIME_SET_CURRENT(duration);

@@ -17,8 +17,11 @@
  * here but needs nothing older than its own snapshot, and its creation held
  * off every writer of the source between that snapshot and its commit.
  *
- * Two refreshes sharing a source do not clean its buffer at once: the
- * second one skips it (a self-conflicting lock that writers ignore).
+ * Each refresh deletes from where it last read (rows below that were
+ * deleted by an earlier refresh, or are held by another consumer, whose own
+ * refresh deletes them when it passes them), so the index range scanned
+ * stays short.  Two refreshes sharing a source do not clean its buffer at
+ * once: the second one skips it (a self-conflicting lock writers ignore).
  *
  *-------------------------------------------------------------------------
  */
@@ -30,16 +33,18 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
+#include "utils/xid8.h"
 
 #include "cdc/cdc.h"
 #include "refresh/refresh.h"
 #include "trickle.h"
 
 void
-trickle_phd1_cleanup(Oid source, Snapshot snapshot)
+trickle_phd1_cleanup(Oid source, uint64 from_xid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(source)};
+	Oid			argtypes[2] = {OIDOID, XID8OID};
+	Datum		values[2] = {ObjectIdGetDatum(source),
+	FullTransactionIdGetDatum(FullTransactionIdFromU64(from_xid))};
 	Oid			buffer;
 	char	   *sql;
 	SPIPlanPtr	plan;
@@ -52,7 +57,7 @@ trickle_phd1_cleanup(Oid source, Snapshot snapshot)
 	if (!OidIsValid(buffer) || !ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
 		return;
 
-	sql = psprintf("DELETE FROM %s WHERE __xid < (SELECT pg_catalog.min(LEAST("
+	sql = psprintf("DELETE FROM %s WHERE __xid >= $2 AND __xid < (SELECT pg_catalog.min(LEAST("
 				   "pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid))"
 				   " FROM trickle.catalog c JOIN trickle.sources s ON s.relid = c.relid"
 				   " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL')",
@@ -62,10 +67,10 @@ trickle_phd1_cleanup(Oid source, Snapshot snapshot)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		plan = SPI_prepare(sql, 1, argtypes);
+		plan = SPI_prepare(sql, 2, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not plan buffer cleanup: %s", SPI_result_code_string(SPI_result));
-		rc = SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot,
+		rc = SPI_execute_snapshot(plan, values, NULL, InvalidSnapshot, InvalidSnapshot,
 								  false, false, 0);
 		if (rc != SPI_OK_DELETE)
 			elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));

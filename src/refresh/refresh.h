@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 
@@ -66,11 +67,12 @@ extern void trickle_tally_reset(void);
 extern int64 trickle_tally_get(TrickleTally action);
 extern TrickleIvmPlan *trickle_codegen_plan(Oid relid, const char *definition,
 											List **columns);
-extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed);
+extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed,
+								   SPIPlanPtr *prepared);
 extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
 extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */
-extern void trickle_phd1_cleanup(Oid source, Snapshot snapshot);
+extern void trickle_phd1_cleanup(Oid source, uint64 from_xid);
 
 #endif							/* TRICKLE_REFRESH_H */
