@@ -112,6 +112,8 @@ create_buffer(Oid source)
 	exec_ddl(psprintf("CREATE TABLE %s (__xid pg_catalog.xid8 NOT NULL,"
 					  " __ord pg_catalog.int8 NOT NULL, __w pg_catalog.int4 NOT NULL,"
 					  " PRIMARY KEY (__xid, __ord))", trickle_buffer_name(source)));
+	/* finds TRUNCATE markers without reading the changes */
+	exec_ddl(psprintf("CREATE INDEX ON %s (__xid) WHERE __w = 0", trickle_buffer_name(source)));
 	CommandCounterIncrement();
 	ObjectAddressSet(buffer, RelationRelationId, buffer_relid(source));
 	ObjectAddressSet(referenced, RelationRelationId, source);

@@ -87,8 +87,8 @@ count_column(int column)
  * trickle_full_apply: see refresh.h.
  */
 void
-trickle_full_apply(Oid relid, const char *source, List *columns, List *keys,
-				   Snapshot snapshot, int64 *rows_inserted, int64 *rows_deleted)
+trickle_full_apply(Oid relid, const char *source, List *columns, bool by_key,
+				   List *keys, Snapshot snapshot, int64 *rows_inserted, int64 *rows_deleted)
 {
 	char	   *target = trickle_relation_qualified_name(relid);
 	StringInfoData sql;
@@ -98,12 +98,12 @@ trickle_full_apply(Oid relid, const char *source, List *columns, List *keys,
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "WITH n AS (SELECT trickle.%s(h.__trickle_h, h.__trickle_n) AS %s, ",
-					 keys ? "_row_id_class" : "_row_id", TRICKLE_ROW_ID);
+					 by_key ? "_row_id_class" : "_row_id", TRICKLE_ROW_ID);
 	append_columns(&sql, columns, "h");
 	appendStringInfoString(&sql,
 						   " FROM (SELECT q.*, pg_catalog.row_number() OVER (PARTITION BY q.__trickle_h)"
 						   " AS __trickle_n FROM (SELECT d.*, ");
-	if (keys)
+	if (by_key)
 	{
 		appendStringInfoString(&sql, "trickle._row_id_class(trickle._row_hash(ROW(");
 		append_columns(&sql, keys, "d");

@@ -317,7 +317,8 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 		char	   *changes = trickle_delta_changes_sql(source, "b");
 
 		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
-						  " EXISTS (SELECT FROM %s AND b.__w = 0)", changes, changes),
+						  " EXISTS (SELECT FROM %s AND b.__w = 0)",
+						  changes, changes),
 				 snapshot, params, nulls);
 		if (spi_bool(1))
 			changed = lappend_oid(changed, source);
@@ -337,7 +338,7 @@ recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
 	if (!plan->supported)
 		elog(ERROR, "differential stream table no longer maintainable: %s", plan->reason);
 	trickle_full_apply(relid, trickle_codegen_state(plan, columns),
-					   list_concat_copy(columns, plan->hidden),
+					   list_concat_copy(columns, plan->hidden), true,
 					   trickle_codegen_state_keys(plan, columns), snapshot,
 					   &result->rows_inserted, &result->rows_deleted);
 }
@@ -482,7 +483,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	else
 	{
 		trickle_guard_allow_write(relid);
-		trickle_full_apply(relid, st.definition, trickle_relation_columns(relid), NIL,
+		trickle_full_apply(relid, st.definition, trickle_relation_columns(relid), false, NIL,
 						   InvalidSnapshot, &result.rows_inserted, &result.rows_deleted);
 		trickle_guard_release();
 	}

@@ -47,12 +47,12 @@ extern const char *trickle_refresh_action_name(TrickleRefreshAction action);
 
 /*
  * src/refresh/merge.c: make relid's stored columns equal the rows of source,
- * reading at snapshot (or a fresh one when InvalidSnapshot).  keys NIL:
- * identities hash whole rows (FULL stream tables); otherwise they are hash
- * classes of the key columns (differential ones, see codegen.c).
+ * reading at snapshot (or a fresh one when InvalidSnapshot).  Identities
+ * hash whole rows (FULL stream tables), or with by_key are hash classes of
+ * the key columns (differential ones, see codegen.c; no keys: one class).
  */
 extern void trickle_full_apply(Oid relid, const char *source, List *columns,
-							   List *keys, Snapshot snapshot,
+							   bool by_key, List *keys, Snapshot snapshot,
 							   int64 *rows_inserted, int64 *rows_deleted);
 
 /* src/refresh/codegen.c */
