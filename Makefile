@@ -54,7 +54,7 @@ include $(PGXS)
 include test/unit/unit.mk
 include fuzz/fuzz.mk
 
-.PHONY: test demo demo-stop fuzz-long check-version-sync
+.PHONY: test demo demo-stop fuzz-long check-version-sync bench bench-quick
 
 # Everything, with a closing "N passed, M failed" line.  Installs missing
 # Debian packages and runs servers as an unprivileged user when run as root.
@@ -69,3 +69,11 @@ demo-stop:
 
 check-version-sync:
 	bash test/check_version_sync.sh
+
+# Benchmarks (not tests): see docs/BENCHMARKS.md.  They use the installed
+# extension; run make install first.
+bench:
+	bash bench/differential.sh
+
+bench-quick:
+	bash bench/differential.sh 100000 quick
