@@ -218,6 +218,35 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 }
 
 /*
+ * trickle_catalog_oids: column 1 (an oid) of every row that sql, a query with
+ * one oid parameter $1, returns for arg; in the caller's memory context.
+ */
+List *
+trickle_catalog_oids(const char *sql, Oid arg)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(arg)};
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *oids = NIL;
+	uint64		i;
+	bool		isnull;
+
+	/* not read-only: see what this command wrote so far */
+	if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext spi = MemoryContextSwitchTo(caller);
+
+		oids = lappend_oid(oids, oid);
+		MemoryContextSwitchTo(spi);
+	}
+	return oids;
+}
+
+/*
  * trickle_catalog_exec: run one catalog-writing statement as the extension
  * owner.  Values are passed as parameters, never spliced.
  */

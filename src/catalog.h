@@ -48,6 +48,7 @@ extern bool trickle_frontier_is_foreign(const TrickleStreamTable *st);
  * holding privileges on the catalog itself.
  */
 extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
+extern List *trickle_catalog_oids(const char *sql, Oid arg);
 extern void trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 								 Datum *values, const char *nulls);
 

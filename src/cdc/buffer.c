@@ -48,6 +48,7 @@
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
+#include "catalog.h"
 #include "cdc/cdc.h"
 #include "cdc/payload.h"
 #include "trickle.h"
@@ -79,20 +80,15 @@ trickle_buffer_column(int attnum)
 	return psprintf("a%d", attnum);
 }
 
-static Oid
-buffer_relid(Oid source)
+/* the buffer of source, or InvalidOid */
+Oid
+trickle_buffer_relid(Oid source)
 {
 	char		name[NAMEDATALEN];
 	Oid			namespace = get_namespace_oid(TRICKLE_BUFFER_SCHEMA, false);
 
 	snprintf(name, sizeof(name), "changes_%u", source);
 	return get_relname_relid(name, namespace);
-}
-
-bool
-trickle_buffer_exists(Oid source)
-{
-	return OidIsValid(buffer_relid(source));
 }
 
 static void
@@ -115,7 +111,7 @@ create_buffer(Oid source)
 	/* finds TRUNCATE markers without reading the changes */
 	exec_ddl(psprintf("CREATE INDEX ON %s (__xid) WHERE __w = 0", trickle_buffer_name(source)));
 	CommandCounterIncrement();
-	ObjectAddressSet(buffer, RelationRelationId, buffer_relid(source));
+	ObjectAddressSet(buffer, RelationRelationId, trickle_buffer_relid(source));
 	ObjectAddressSet(referenced, RelationRelationId, source);
 	recordDependencyOn(&buffer, &referenced, DEPENDENCY_AUTO);
 }
@@ -125,7 +121,7 @@ static bool
 buffer_is_current(Oid source)
 {
 	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		values[2] = {ObjectIdGetDatum(buffer_relid(source)), ObjectIdGetDatum(source)};
+	Datum		values[2] = {ObjectIdGetDatum(trickle_buffer_relid(source)), ObjectIdGetDatum(source)};
 
 	if (SPI_execute_with_args("SELECT FROM pg_catalog.pg_depend"
 							  " WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
@@ -141,7 +137,7 @@ buffer_is_current(Oid source)
 static void
 add_buffer_columns(Oid source, List *attnums)
 {
-	Oid			buffer = buffer_relid(source);
+	Oid			buffer = trickle_buffer_relid(source);
 	Relation	rel = table_open(source, AccessShareLock);
 	ListCell   *lc;
 
@@ -251,41 +247,22 @@ create_triggers(Oid source, const char *payload)
  * consumers: how many DIFFERENTIAL stream tables read source, and the union
  * of the columns they read (sorted attnums) in *attnums.
  */
-static int64
+static int
 consumers(Oid source, List **attnums)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(source)};
-	MemoryContext caller = CurrentMemoryContext;
-	int64		n;
-	uint64		i;
-	bool		isnull;
+	ListCell   *lc;
 
-	if (SPI_execute_with_args("SELECT count(*) FROM trickle.sources s"
-							  " JOIN trickle.catalog c ON c.relid = s.relid"
-							  " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL'",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read trickle.sources");
-	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
-	if (SPI_execute_with_args("SELECT DISTINCT a::integer FROM trickle.sources s"
-							  " JOIN trickle.catalog c ON c.relid = s.relid,"
-							  " unnest(s.columns) a"
-							  " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL'"
-							  " ORDER BY 1",
-							  1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read trickle.sources");
 	*attnums = NIL;
-	for (i = 0; i < SPI_processed; i++)
-	{
-		int			a = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-													SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		*attnums = lappend_int(*attnums, a);
-		MemoryContextSwitchTo(spi);
-	}
-	return n;
+	foreach(lc, trickle_catalog_oids("SELECT DISTINCT a::pg_catalog.oid FROM trickle.sources s"
+									 " JOIN trickle.catalog c ON c.relid = s.relid,"
+									 " unnest(s.columns) a"
+									 " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL'"
+									 " ORDER BY 1", source))
+		*attnums = lappend_int(*attnums, (int) lfirst_oid(lc));
+	return list_length(trickle_catalog_oids("SELECT s.relid::pg_catalog.oid FROM trickle.sources s"
+											" JOIN trickle.catalog c ON c.relid = s.relid"
+											" WHERE s.source = $1"
+											" AND c.effective_mode = 'DIFFERENTIAL'", source));
 }
 
 /*
@@ -302,7 +279,7 @@ grant_readers(Oid source)
 	uint64		i;
 
 	/* first forget every earlier reader */
-	values[0] = ObjectIdGetDatum(buffer_relid(source));
+	values[0] = ObjectIdGetDatum(trickle_buffer_relid(source));
 	if (SPI_execute_with_args("SELECT DISTINCT pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(x.grantee))"
 							  " FROM pg_catalog.pg_attribute a, pg_catalog.aclexplode(a.attacl) x"
 							  " WHERE a.attrelid = $1",
@@ -391,7 +368,7 @@ void
 trickle_cdc_configure(Oid source)
 {
 	List	   *attnums;
-	int64		n;
+	int			n;
 	Oid			save_userid;
 	int			save_sec_context;
 
@@ -406,11 +383,11 @@ trickle_cdc_configure(Oid source)
 	{
 		LockRelationOid(source, ShareRowExclusiveLock);
 		drop_triggers(source);
-		if (trickle_buffer_exists(source) && (n == 0 || !buffer_is_current(source)))
+		if (OidIsValid(trickle_buffer_relid(source)) && (n == 0 || !buffer_is_current(source)))
 			exec_ddl(psprintf("DROP TABLE %s", trickle_buffer_name(source)));
 		if (n > 0)
 		{
-			if (!trickle_buffer_exists(source))
+			if (!OidIsValid(trickle_buffer_relid(source)))
 				create_buffer(source);
 			add_buffer_columns(source, attnums);
 			CommandCounterIncrement();

@@ -18,9 +18,9 @@
  * one transaction; a transaction runs in one backend, so a backend-local
  * counter keeps (__xid, __ord) unique.
  *
- * The INSERT runs as the extension's owner (the buffers belong to it; the
- * writing user has no rights on them), with every name and operator
- * qualified, from a plan prepared once per trigger and statement text.
+ * The INSERT runs as the buffer's owner (the extension's owner; the writing
+ * user has no rights on it), with every name and operator qualified, from a
+ * plan prepared once per trigger and statement text.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +42,7 @@
 #include "cdc/cdc.h"
 #include "cdc/payload.h"
 #include "errors.h"
+#include "fdw/fdw.h"
 #include "trickle.h"
 
 /* the transaction whose changes are being numbered, and the last number */
@@ -188,7 +189,8 @@ trickle_capture(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	Oid			save_userid;
 	int			save_sec_context;
-	volatile int rc = 0;
+	Oid			buffer;
+	int			rc;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) ||
 		!TRIGGER_FIRED_AFTER(td->tg_event) ||
@@ -223,22 +225,25 @@ trickle_capture(PG_FUNCTION_ARGS)
 	values[0] = FullTransactionIdGetDatum(xid);
 	values[1] = Int64GetDatum(ord_last);
 
+	buffer = trickle_buffer_relid(payload->buffer_oid);
+	if (!OidIsValid(buffer))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("change buffer of \"%s\" does not exist",
+						RelationGetRelationName(td->tg_relation)),
+				 errhint("Recreate the stream tables that read \"%s\".",
+						 RelationGetRelationName(td->tg_relation))));
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_register_trigger_data(td) != SPI_OK_TD_REGISTER)
 		elog(ERROR, "could not register transition tables");
+	/* as the buffer's owner; an error restores the user with the abort */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(trickle_extension_owner(),
+	SetUserIdAndSecContext(trickle_relation_owner(buffer),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(capture_plan(td, payload), values, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	rc = SPI_execute_plan(capture_plan(td, payload), values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "change capture failed: %s", SPI_result_code_string(rc));
 	ord_last += SPI_processed;

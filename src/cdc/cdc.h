@@ -29,7 +29,7 @@ extern void trickle_capture_position(FullTransactionId *xid, int64 *ord);
 /* src/cdc/buffer.c; need SPI */
 extern char *trickle_buffer_name(Oid source);
 extern char *trickle_buffer_column(int attnum);
-extern bool trickle_buffer_exists(Oid source);
+extern Oid	trickle_buffer_relid(Oid source);
 extern void trickle_cdc_configure(Oid source);
 
 #endif							/* TRICKLE_CDC_H */

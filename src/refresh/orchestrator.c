@@ -177,26 +177,8 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 static List *
 catalog_sources(Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	MemoryContext caller = CurrentMemoryContext;
-	List	   *sources = NIL;
-	uint64		i;
-	bool		isnull;
-
-	if (SPI_execute_with_args("SELECT source::pg_catalog.oid FROM trickle.sources WHERE relid = $1",
-							  1, argtypes, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read trickle.sources");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		Oid			source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull));
-		MemoryContext spi = MemoryContextSwitchTo(caller);
-
-		sources = lappend_oid(sources, source);
-		MemoryContextSwitchTo(spi);
-	}
-	return sources;
+	return trickle_catalog_oids("SELECT source::pg_catalog.oid FROM trickle.sources"
+								" WHERE relid = $1", relid);
 }
 
 /*
@@ -228,10 +210,8 @@ refresh_error_callback(void *arg)
 static void
 run_read(const char *sql, Snapshot snapshot, Datum *values, const char *nulls)
 {
-	static const Oid types[TRICKLE_DELTA_NPARAMS] = {
-		XID8OID, XID8OID, XID8OID, INT8OID, PG_SNAPSHOTOID
-	};
-	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS, (Oid *) types);
+	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS,
+								   (Oid *) trickle_delta_param_types);
 
 	if (plan == NULL)
 		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));

@@ -27,7 +27,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -52,8 +51,7 @@ trickle_phd1_cleanup(Oid source, uint64 from_xid)
 	int			save_sec_context;
 	int			rc;
 
-	buffer = get_relname_relid(psprintf("changes_%u", source),
-							   get_namespace_oid(TRICKLE_BUFFER_SCHEMA, false));
+	buffer = trickle_buffer_relid(source);
 	if (!OidIsValid(buffer) || !ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
 		return;
 
