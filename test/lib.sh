@@ -1,7 +1,7 @@
 # Shared by test/run.sh, demo/demo.sh and bench/: packages, an unprivileged
 # user, a free port and throw-away servers.  Source it; it sets nothing else.
 
-PG_BIN=/usr/lib/postgresql/15/bin
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 export PG_CONFIG=$PG_BIN/pg_config
 export PATH=$PG_BIN:$PATH
 TRICKLE_USER=${TRICKLE_USER:-trickle}
