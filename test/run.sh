@@ -15,7 +15,7 @@ ensure_packages || { echo "could not install the packages trickle needs"; exit 1
 ensure_user
 
 if [ "$(id -u)" -eq 0 ]; then
-	work=/var/tmp/trickle-test
+	work=${TRICKLE_TEST_DIR:-/var/tmp/trickle-test}
 	rm -rf "$work"
 	mkdir -p "$work"
 	(cd "$top" && tar --exclude=./.git -cf - .) | (cd "$work" && tar -xf -)
