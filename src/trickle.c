@@ -18,6 +18,8 @@
 #include "miscadmin.h"
 
 #include "errors.h"
+#include "sched/sched.h"
+#include "shmem/shmem.h"
 #include "trickle.h"
 
 PG_MODULE_MAGIC;
@@ -35,6 +37,8 @@ _PG_init(void)
 	trickle_preloaded = true;
 	trickle_guc_init();
 	trickle_guard_init();
+	trickle_shmem_init();
+	trickle_sched_init();
 }
 
 PG_FUNCTION_INFO_V1(trickle_assert_preloaded);

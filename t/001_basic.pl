@@ -77,6 +77,7 @@ my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'trickle'
+trickle.enabled = off
 max_prepared_transactions = 10
 });
 $node->start;

@@ -62,7 +62,7 @@ my @streams = sort keys %streams;
 
 my $node = PostgreSQL::Test::Cluster->new('main');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'trickle'");
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'trickle'\ntrickle.enabled = off");
 $node->start;
 
 # The test role may be called trickle, whose "$user" schema would then be the
@@ -156,7 +156,7 @@ is(diff_count($node, 'origin', 'order_lines', @{ $streams{order_lines} }),
 
 my $other = PostgreSQL::Test::Cluster->new('other');
 $other->init;
-$other->append_conf('postgresql.conf', "shared_preload_libraries = 'trickle'");
+$other->append_conf('postgresql.conf', "shared_preload_libraries = 'trickle'\ntrickle.enabled = off");
 $other->start;
 $other->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET search_path = public');
 $other->safe_psql('postgres', 'CREATE DATABASE copy');

@@ -79,6 +79,7 @@ my $node = PostgreSQL::Test::Cluster->new('oracle');
 $node->init;
 $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'trickle'
+trickle.enabled = off
 });
 $node->start;
 $node->safe_psql($db, 'CREATE EXTENSION trickle');

@@ -41,6 +41,7 @@
 #include "gucenum.h"
 #include "ivm/ivm.h"
 #include "refresh/refresh.h"
+#include "sched/sched.h"
 #include "sched/schedule.h"
 #include "trickle.h"
 
@@ -264,6 +265,7 @@ create_stream_table(PG_FUNCTION_ARGS)
 									plan ? list_concat_copy(tq->columns, plan->hidden) : tq->columns);
 	trickle_query_record_dependencies(relid, tq);
 	record_catalog_rows(relid, query, tq, schedule, mode, plan, reason);
+	trickle_sched_catalog_changed();
 	CommandCounterIncrement();
 	if (plan)
 	{
@@ -319,6 +321,7 @@ trickle_on_sql_drop(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trickle._on_sql_drop() must be called as an event trigger")));
 
+	trickle_sched_catalog_changed();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	trickle_catalog_exec("WITH dropped AS ("

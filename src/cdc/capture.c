@@ -40,6 +40,7 @@
 #include "utils/xid8.h"
 
 #include "cdc/cdc.h"
+#include "sched/sched.h"
 #include "cdc/payload.h"
 #include "errors.h"
 #include "fdw/fdw.h"
@@ -248,6 +249,7 @@ trickle_capture(PG_FUNCTION_ARGS)
 		elog(ERROR, "change capture failed: %s", SPI_result_code_string(rc));
 	ord_last += SPI_processed;
 	SPI_finish();
+	trickle_sched_note_capture(payload->buffer_oid);
 	pfree(payload);
 	return PointerGetDatum(NULL);
 }

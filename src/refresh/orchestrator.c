@@ -70,6 +70,7 @@
 #include "errors.h"
 #include "fdw/fdw.h"
 #include "refresh/refresh.h"
+#include "sched/sched.h"
 #include "trickle.h"
 
 static const char *const action_names[] = {
@@ -131,6 +132,9 @@ typedef struct Frontier
 	uint64		read_from;		/* lowest xid the refresh read from (0: all) */
 } Frontier;
 
+/* set by a refresh worker: complete this history row instead of adding one */
+int64		trickle_refresh_history_id = 0;
+
 static void
 record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
@@ -145,10 +149,24 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 	values[3] = Int64GetDatum(result->rows_inserted);
 	values[4] = Int64GetDatum(result->rows_deleted);
 	values[5] = CStringGetTextDatum(initiator_names[initiator]);
-	trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
-						 " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
-						 " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
-						 6, types, values, NULL);
+	if (trickle_refresh_history_id != 0)
+	{
+		/* a refresh worker's RUNNING row (src/sched/worker.c) */
+		types[1] = INT8OID;
+		values[1] = Int64GetDatum(trickle_refresh_history_id);
+		trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
+							 " finished_at = pg_catalog.clock_timestamp(), action = $3,"
+							 " rows_inserted = $4, rows_deleted = $5"
+							 " WHERE refresh_id = $2 AND stream_table = $1 AND initiated_by = $6",
+							 6, types, values, NULL);
+		types[1] = TIMESTAMPTZOID;
+		values[1] = TimestampTzGetDatum(started);
+	}
+	else
+		trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
+							 " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
+							 " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
+							 6, types, values, NULL);
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
@@ -519,17 +537,27 @@ refresh_stream_table(PG_FUNCTION_ARGS)
 {
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	bool		full = PG_GETARG_BOOL(1);
+	bool		wait = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
-	TrickleRefreshResult result;
+	TrickleRefreshResult result = {0};
 	Oid			relid;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	relid = trickle_resolve_stream_table(name, ExclusiveLock, NULL);
-	result = trickle_refresh(relid, full, TRICKLE_INITIATED_BY_MANUAL);
+
+	/*
+	 * Take the claim word before the heavyweight lock, in the same order as
+	 * refresh workers, so that finding a refresh running does not first
+	 * wait for it.
+	 */
+	relid = trickle_resolve_stream_table(name, AccessShareLock, NULL);
+	if (trickle_sched_claim_manual(relid, wait))
+		result = trickle_refresh(relid, full, TRICKLE_INITIATED_BY_MANUAL);
+	else
+		result.action = TRICKLE_ACTION_NO_DATA;
 	SPI_finish();
 
 	values[0] = CStringGetTextDatum(action_names[result.action]);

@@ -43,6 +43,7 @@ typedef struct TrickleRefreshResult
 extern TrickleRefreshResult trickle_refresh(Oid relid, bool full,
 											TrickleInitiator initiator);
 extern void trickle_refresh_check_readable(Oid relid);
+extern int64 trickle_refresh_history_id;
 extern const char *trickle_refresh_action_name(TrickleRefreshAction action);
 
 /*
