@@ -27,9 +27,12 @@ OBJS = \
 	src/cdc/payload.o \
 	src/ivm/analyze.o \
 	src/ivm/delta.o \
-	src/sched/schedule.o
+	src/sched/schedule.o \
+	src/shmem/ring.o
 
 PG_CPPFLAGS = -I$(srcdir)/src
+# liburcu's wait-free queue (src/shmem/ring.c), from the shared library
+SHLIB_LINK += -lurcu-common
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wno-sign-compare -Wno-cast-function-type
 ifeq ($(WERROR),1)
