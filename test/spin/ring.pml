@@ -18,7 +18,8 @@
  * every order those reads could produce.  The accept filter only narrows a
  * consumer's choice and is left out.
  *
- * Checked (safety run: spin -a ring.pml; gcc -DSAFETY -o pan pan.c; ./pan):
+ * Checked (safety run: spin -a ring.pml; gcc -DSAFETY -o pan pan.c; ./pan;
+ * make spin runs two configurations through test/spin/run.sh):
  *	- no job is claimed twice (assertion at the claim);
  *	- no two live consumers refresh one stream table at once (assertion
  *	  inside the refresh);
@@ -27,11 +28,16 @@
  *	  slot is FREE and every claim word 0; a lost job would leave consumers
  *	  waiting for ever, which pan reports as an invalid end state.
  *
- * Deliberately broken variants, which pan must reject:
+ * Deliberately broken variants, which pan must reject (make spin-broken
+ * checks all three; src/shmem/README.md shows what pan reports):
  *	spin -DBROKEN -a ring.pml		slot claim is a read, then a write
  *	spin -DBROKEN_WORD -a ring.pml	claim word is a read, then a write
  *	spin -DBROKEN_PUSH -a ring.pml	push is a read, then a write
- * (see src/shmem/README.md for the commands and what pan reports).
+ *
+ * A consumer that finds the claim word taken waits for it here.  What the
+ * server's worker does instead (if it gives the job up to be pushed again
+ * later) is not modelled; waiting is the simplest way to put two consumers
+ * holding jobs of one stream table in contention for its word.
  *
  * test/spin/ring.pml
  */
