@@ -55,12 +55,14 @@ ISOLATION_OPTS = --inputdir=test --outputdir=test/out_isolation \
 	--temp-instance=test/tmp_isolation --temp-config=test/trickle.conf --load-extension=trickle
 TAP_TESTS = 1
 
-EXTRA_CLEAN = test/out test/out_isolation test/tmp_regress test/tmp_isolation tmp_check
+EXTRA_CLEAN = test/out test/out_isolation test/tmp_regress test/tmp_isolation tmp_check \
+	test/spin/bin
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 include test/unit/unit.mk
+include test/spin/spin.mk
 include fuzz/fuzz.mk
 
 .PHONY: test demo demo-stop fuzz-long check-version-sync bench bench-quick

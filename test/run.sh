@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# make test: build with -Werror, install, and run every suite (unit, fuzz
-# smoke, pg_regress, isolation, TAP, version sync).  Ends with the line
-# "N passed, M failed" and exits non-zero on any failure.
+# make test: build with -Werror, install, and run every suite (unit, spin
+# model check, fuzz smoke, pg_regress, isolation, TAP, version sync).  Ends
+# with the line "N passed, M failed" and exits non-zero on any failure.
 #
 # As root (CI), it installs missing Debian packages, creates the
 # unprivileged user the servers need, and works in a copy of the tree that
@@ -59,6 +59,16 @@ f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$work/test/unit.log" | awk '{s += $4}
 [ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
 [ "$f" -gt 0 ] && cat "$work/test/unit.log"
 count "$p" "$f" unit
+
+echo "== spin (model check)"
+as_user make -s spin >"$work/test/spin.log" 2>&1
+rc=$?
+grep -E 'errors: ' "$work/test/spin.log" || true
+p=$(n 'errors: 0$' "$work/test/spin.log")
+f=$(n 'FAILED' "$work/test/spin.log")
+[ $rc -ne 0 ] && [ "$f" -eq 0 ] && f=1
+[ "$f" -gt 0 ] && cat "$work/test/spin.log"
+count "$p" "$f" spin
 
 echo "== fuzz smoke (${FUZZ_SECONDS:-30} s per target)"
 as_user make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}" >"$work/test/fuzz.log" 2>&1

@@ -16,12 +16,13 @@ _trickle_unit_saved_goal := $(.DEFAULT_GOAL)
 srcdir ?= .
 UNIT_CC ?= gcc
 UNIT_CFLAGS ?= -std=c99 -O1 -g -Wall -Wextra -Werror -Wdeclaration-after-statement
-UNIT_LIBS ?= -lcmocka
+UNIT_LIBS ?= -lcmocka -lurcu-common -lpthread
 
 UNIT_PURE_SRCS += \
 	$(srcdir)/src/sched/schedule.c \
 	$(srcdir)/src/gucenum.c \
-	$(srcdir)/src/cdc/payload.c
+	$(srcdir)/src/cdc/payload.c \
+	$(srcdir)/src/shmem/ring.c
 
 UNIT_PURE_HDRS = $(wildcard $(srcdir)/src/*.h $(srcdir)/src/*/*.h)
 UNIT_TEST_SRCS = $(sort $(wildcard $(srcdir)/test/unit/test_*.c))
