@@ -35,6 +35,7 @@ _PG_init(void)
 	trickle_preloaded = true;
 	trickle_guc_init();
 	trickle_guard_init();
+	trickle_cdc_init();
 }
 
 PG_FUNCTION_INFO_V1(trickle_assert_preloaded);
