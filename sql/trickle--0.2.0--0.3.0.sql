@@ -12,7 +12,8 @@
  * CREATE TABLE ... PARTITION OF or INHERITS, INHERIT, NO INHERIT), this
  * gives new members their triggers, takes them from former ones, makes the
  * consumers recompute when rows moved in or out, and refuses a change after
- * which a differential stream table could not be maintained
+ * which a differential stream table could not be maintained, such as a
+ * source becoming a partition or a logical replication target
  * (src/cdc/ddl.c).
  */
 CREATE FUNCTION trickle._on_ddl_command_end() RETURNS event_trigger
@@ -21,7 +22,8 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'trickle_on_ddl_command_end';
 CREATE EVENT TRIGGER trickle_ddl_command_end ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'CREATE FOREIGN TABLE', 'ALTER TABLE',
-				 'ALTER FOREIGN TABLE', 'CREATE SCHEMA')
+				 'ALTER FOREIGN TABLE', 'CREATE SCHEMA', 'CREATE SUBSCRIPTION',
+				 'ALTER SUBSCRIPTION')
 	EXECUTE FUNCTION trickle._on_ddl_command_end();
 
 -- ---------------------------------------------------------------------

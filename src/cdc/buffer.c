@@ -622,10 +622,9 @@ refuse_change(Oid source, Oid relid, const char *reason)
 {
 	ereport(ERROR,
 			(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
-			 errmsg("cannot change the partitions or inheritance of \"%s\" while stream table \"%s\" reads it differentially",
+			 errmsg("this command would stop the capture of changes to \"%s\", which stream table \"%s\" reads differentially",
 					get_rel_name(source), get_rel_name(relid)),
-			 errdetail("Afterwards the stream table could not be maintained differentially: %s.",
-					   reason),
+			 errdetail("Afterwards %s.", reason),
 			 errhint("Drop the stream table with trickle.drop_stream_table() first, or create it again with refresh_mode => 'full'.")));
 }
 
@@ -701,10 +700,10 @@ any_rows(List *relids)
  * that changed, whose root is in touched (the tables the command created or
  * altered, and their ancestors) or has a parent there, is checked first:
  * the command is refused if a consumer could no longer be maintained
- * (tree.c says why).  Needs SPI.
+ * (tree.c says why); check_all checks every tree.  Needs SPI.
  */
 void
-trickle_cdc_reconcile(List *touched)
+trickle_cdc_reconcile(List *touched, bool check_all)
 {
 	List	   *roots;
 	ListCell   *lc;
@@ -742,7 +741,7 @@ trickle_cdc_reconcile(List *touched)
 			list_difference_oid(members, holders) != NIL;
 
 		/* ALTER TABLE root INHERIT p names root; ATTACH PARTITION, the parent */
-		if (n > 0 && (changed || list_member_oid(touched, root) ||
+		if (n > 0 && (changed || check_all || list_member_oid(touched, root) ||
 					  any_member(trickle_cdc_parents(root), touched)))
 		{
 			char	   *problem = trickle_cdc_source_problem(root, true);

@@ -39,7 +39,7 @@ extern char *trickle_buffer_name(Oid source);
 extern char *trickle_buffer_column(int attnum);
 extern Oid	trickle_buffer_relid(Oid source);
 extern void trickle_cdc_configure(Oid source);
-extern void trickle_cdc_reconcile(List *touched);
+extern void trickle_cdc_reconcile(List *touched, bool check_all);
 extern List *trickle_cdc_capture_buffers(Oid relid);
 
 /* src/cdc/tree.c: partition and inheritance trees of sources */

@@ -23,7 +23,10 @@
  *   first transaction already hides the partition from queries on the
  *   root; the capture trigger writes markers meanwhile, see capture.c).  A
  *   utility hook would see the statement before the tree changed and would
- *   have to repeat the command's name lookups and recursion.
+ *   have to repeat the command's name lookups and recursion.  CREATE and
+ *   ALTER SUBSCRIPTION are checked too: a table becoming a replication
+ *   target would be written by the apply worker, which fires no statement
+ *   triggers.
  * - DROP TABLE of a member (not detached first) drops its rows with it.
  *   object_access_hook sees each capture trigger being dropped (OAT_DROP
  *   comes before the deletion, while the member and its rows still exist)
@@ -252,6 +255,10 @@ is_tree_command(Node *parsetree)
 		case T_CreateForeignTableStmt:
 			/* CreateForeignTableStmt begins with a CreateStmt */
 			return ((CreateStmt *) parsetree)->inhRelations != NIL;
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+			/* may make a member of a captured tree a replication target */
+			return true;
 		case T_CreateSchemaStmt:
 			foreach(lc, ((CreateSchemaStmt *) parsetree)->schemaElts)
 			{
@@ -276,12 +283,14 @@ trickle_on_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	List	   *touched = NIL;
 	ListCell   *lc;
+	Node	   *parsetree;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trickle._on_ddl_command_end() must be called as an event trigger")));
-	if (!is_tree_command(((EventTriggerData *) fcinfo->context)->parsetree))
+	parsetree = ((EventTriggerData *) fcinfo->context)->parsetree;
+	if (!is_tree_command(parsetree))
 		PG_RETURN_NULL();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -300,7 +309,8 @@ trickle_on_ddl_command_end(PG_FUNCTION_ARGS)
 									 " AND objsubid OPERATOR(pg_catalog.=) 0",
 									 InvalidOid))
 		touched = list_concat_unique_oid(touched, trickle_cdc_ancestors(lfirst_oid(lc)));
-	trickle_cdc_reconcile(touched);
+	trickle_cdc_reconcile(touched, IsA(parsetree, CreateSubscriptionStmt) ||
+						  IsA(parsetree, AlterSubscriptionStmt));
 	SPI_finish();
 	PG_RETURN_NULL();
 }
