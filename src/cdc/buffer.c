@@ -706,6 +706,7 @@ void
 trickle_cdc_reconcile(List *touched, bool check_all)
 {
 	List	   *roots;
+	List	   *rows = capture_trigger_rows(InvalidOid);
 	ListCell   *lc;
 
 	roots = trickle_catalog_oids("SELECT DISTINCT s.source::pg_catalog.oid FROM trickle.sources s"
@@ -713,7 +714,7 @@ trickle_cdc_reconcile(List *touched, bool check_all)
 								 " WHERE c.effective_mode = 'DIFFERENTIAL'",
 								 InvalidOid);
 	/* and the sources stale triggers still name */
-	foreach(lc, capture_trigger_rows(InvalidOid))
+	foreach(lc, rows)
 		roots = list_append_unique_oid(roots, ((CaptureTriggerRow *) lfirst(lc))->buffer);
 
 	foreach(lc, roots)
@@ -722,6 +723,7 @@ trickle_cdc_reconcile(List *touched, bool check_all)
 		List	   *attnums = NIL;
 		List	   *members = NIL;
 		List	   *holders = NIL;
+		List	   *sorted;
 		List	   *gained = NIL;
 		List	   *lost = NIL;
 		ListCell   *lc2;
@@ -735,10 +737,19 @@ trickle_cdc_reconcile(List *touched, bool check_all)
 		n = consumers(root, &attnums);
 		if (n > 0)
 			members = trickle_cdc_members(root, NoLock);
-		foreach(lc2, capture_trigger_rows(root))
-			holders = list_append_unique_oid(holders, ((CaptureTriggerRow *) lfirst(lc2))->relid);
-		changed = list_length(holders) != list_length(members) ||
-			list_difference_oid(members, holders) != NIL;
+		foreach(lc2, rows)
+		{
+			CaptureTriggerRow *row = lfirst(lc2);
+
+			if (row->buffer == root)
+				holders = lappend_oid(holders, row->relid);
+		}
+		/* sorted, as trees may have thousands of partitions */
+		list_sort(holders, list_oid_cmp);
+		list_deduplicate_oid(holders);
+		sorted = list_copy(members);
+		list_sort(sorted, list_oid_cmp);
+		changed = !equal(holders, sorted);
 
 		/* ALTER TABLE root INHERIT p names root; ATTACH PARTITION, the parent */
 		if (n > 0 && (changed || check_all || list_member_oid(touched, root) ||

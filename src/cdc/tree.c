@@ -283,6 +283,9 @@ trickle_cdc_source_problem(Oid relid, bool inh)
 		if (is_subscription_target(member))
 			return psprintf("%s \"%s\" of source \"%s\" is a logical replication subscription target: the apply worker fires no statement triggers, so its changes cannot be captured",
 							member_kind(member), get_rel_name(member), name);
+		/* a partition has one parent, in the tree; a child may have more */
+		if (get_rel_relispartition(member))
+			continue;
 		foreach(lc2, parents(member))
 		{
 			Oid			parent = ((Parent *) lfirst(lc2))->relid;
