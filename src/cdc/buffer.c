@@ -647,7 +647,13 @@ static void
 check_consumers(Oid source)
 {
 	ListCell   *lc;
+	Oid			save_userid;
+	int			save_sec_context;
 
+	/* names in a definition may be in schemas the command's user cannot use */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	foreach(lc, differential_consumers(source))
 	{
 		Oid			relid = lfirst_oid(lc);
@@ -661,6 +667,7 @@ check_consumers(Oid source)
 		if (!plan->supported)
 			refuse_change(source, relid, plan->reason);
 	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
 
 /* is any OID of a in b? */

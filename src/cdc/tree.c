@@ -271,6 +271,8 @@ trickle_cdc_source_problem(Oid relid, bool inh)
 		if (member == relid)
 			continue;
 		relkind = get_rel_relkind(member);
+		if (relkind == '\0')
+			continue;			/* dropped meanwhile (not locked) */
 		if (relkind == RELKIND_FOREIGN_TABLE)
 			return psprintf("%s \"%s\" of source \"%s\" is a foreign table, whose changes cannot be captured",
 							member_kind(member), get_rel_name(member), name);
