@@ -24,7 +24,9 @@ OBJS = \
 	src/refresh/rowid.o \
 	src/cdc/buffer.o \
 	src/cdc/capture.o \
+	src/cdc/ddl.o \
 	src/cdc/payload.o \
+	src/cdc/tree.o \
 	src/ivm/analyze.o \
 	src/ivm/delta.o \
 	src/sched/schedule.o \

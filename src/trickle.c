@@ -39,6 +39,7 @@ _PG_init(void)
 	trickle_guard_init();
 	trickle_shmem_init();
 	trickle_sched_init();
+	trickle_cdc_init();
 }
 
 PG_FUNCTION_INFO_V1(trickle_assert_preloaded);

@@ -29,6 +29,7 @@ extern bool trickle_preloaded;
 
 extern void trickle_guc_init(void);
 extern void trickle_guard_init(void);
+extern void trickle_cdc_init(void);
 
 /* src/catalog.c: who owns the extension (catalog writes run as that role) */
 extern Oid	trickle_extension_owner(void);

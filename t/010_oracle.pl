@@ -91,10 +91,12 @@ $node->safe_psql($db, 'ALTER ROLE CURRENT_USER SET search_path = public');
 # The oracle check
 # ===========================================================================
 
-# allowed_actions(changed => bool, truncated => bool): the actions a refresh
-# may report in the current mode.  "changed" is whether the query's result
-# differs from the stream table before the refresh; "truncated" whether the
-# batch truncated a source.
+# allowed_actions(changed => bool, truncated => bool, reinit => bool): the
+# actions a refresh may report in the current mode.  "changed" is whether the
+# query's result differs from the stream table before the refresh;
+# "truncated" whether the batch truncated a source; "reinit" whether it
+# moved rows in a way that makes the consumers recompute (ATTACH, DETACH,
+# INHERIT, MERGE into a partitioned table, DROP of a partition).
 sub allowed_actions
 {
 	my (%w) = @_;
@@ -102,7 +104,7 @@ sub allowed_actions
 	    $mode eq 'full' ? ('FULL')
 	  : $mode eq 'differential' ? ('DIFFERENTIAL')
 	  :                           ('FULL', 'DIFFERENTIAL');
-	push @ok, 'REINITIALIZE' if $w{truncated};
+	push @ok, 'REINITIALIZE' if $w{truncated} || $w{reinit};
 	push @ok, 'NO_DATA' unless $w{changed};
 	return @ok;
 }
@@ -147,10 +149,10 @@ sub check_created
 	return (!@problems, join("\n", @problems));
 }
 
-# refresh_and_check(ctx, truncated => bool): compares before the refresh (to
-# learn whether the sources' changes touched the query's result), refreshes,
-# and compares again.  Returns (ok, message); the message describes every
-# problem and the differing rows.
+# refresh_and_check(ctx, truncated => bool, reinit => bool): compares before
+# the refresh (to learn whether the sources' changes touched the query's
+# result), refreshes, and compares again.  Returns (ok, message); the message
+# describes every problem and the differing rows.
 sub refresh_and_check
 {
 	my ($ctx, %w) = @_;
@@ -172,7 +174,8 @@ sub refresh_and_check
 	my @problems;
 	my @allowed = allowed_actions(
 		changed => $before->{count} > 0,
-		truncated => $w{truncated});
+		truncated => $w{truncated},
+		reinit => $w{reinit});
 	push @problems, "action $r->{action} is not one of " . join(', ', @allowed)
 	  . ($before->{count} > 0 ? ' (the query result had changed)' : '')
 	  unless grep { $_ eq $r->{action} } @allowed;
@@ -290,7 +293,9 @@ my @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
 #   tables    the tables the change batches write: name (SQL identifier),
 #             pk (an integer primary key column, values chosen by the test;
 #             absent for a table without a key), rows (initial row count),
-#             cols (the other columns the test writes)
+#             cols (the other columns the test writes); for partitions and
+#             inheritance children, which share their keys with the root,
+#             first_id (the first key value this table writes, default 1)
 #   query     the defining query
 #   cols      the columns to compare
 #   st        the stream table's name (default st)
@@ -821,6 +826,132 @@ push @shapes, {
 	cols => 'lid, rid, k, y',
 };
 
+# --- partitioned and inheritance sources ----------------------------------------
+#
+# A list-partitioned table with a leaf whose columns are in another order and
+# follow a dropped one, a sub-partitioned (by range) intermediate level and a
+# default partition.  Batches write through the root (moving rows between
+# partitions by changing region or id), through the intermediate table and
+# into leaves directly; a leaf's generators only yield values of that leaf.
+# The tables have no key (a primary key would have to include region, and
+# random moves would collide on it): rows are a bag.
+
+my $parts_ddl = q{
+	CREATE TABLE m (id int, region text, g int, v int, note text) PARTITION BY LIST (region);
+	CREATE TABLE m_north PARTITION OF m FOR VALUES IN ('north');
+	CREATE TABLE m_south (note text, junk int, v int, g int, region text, id int);
+	ALTER TABLE m_south DROP COLUMN junk;
+	ALTER TABLE m ATTACH PARTITION m_south FOR VALUES IN ('south');
+	CREATE TABLE m_ew PARTITION OF m FOR VALUES IN ('east', 'west') PARTITION BY RANGE (id);
+	CREATE TABLE m_ew_lo PARTITION OF m_ew FOR VALUES FROM (MINVALUE) TO (40);
+	CREATE TABLE m_ew_hi PARTITION OF m_ew FOR VALUES FROM (40) TO (MAXVALUE);
+	CREATE TABLE m_rest PARTITION OF m DEFAULT;
+};
+
+# the root and the tables written directly
+sub parts_tables
+{
+	my @common = (col('g', g_int(0, 5, 0.1), 'key'), col('v', g_int(0, 50, 0.1)),
+		col('note', g_text(\@fruits, 0.3)));
+	my $part = sub {
+		my ($name, $regions, $ids) = @_;
+		return { name => $name, rows => 6,
+			cols => [ col('id', $ids), col('region', g_text($regions)), @common ] };
+	};
+	return (
+		{ name => 'm', rows => 50,
+		  cols => [ col('id', g_int(1, 80), 'key'),
+					col('region', g_text([ @regions, 'up' ], 0.05), 'key'), @common ] },
+		$part->('m_north', [ 'north' ], g_int(1, 80)),
+		$part->('m_south', [ 'south' ], g_int(1, 80)),
+		$part->('m_ew', [ 'east', 'west' ], g_int(1, 80)),
+		$part->('m_ew_hi', [ 'east', 'west' ], g_int(40, 80)),
+		$part->('m_rest', [ 'nowhere', 'up' ], g_int(1, 80)));
+}
+
+push @shapes, {
+	name => 'part_list_agg',
+	ddl => $parts_ddl,
+	tables => [ parts_tables() ],
+	query => q{SELECT region, g, count(*) AS n, count(note) AS nn, sum(v) AS s, avg(v) AS a
+		FROM m GROUP BY region, g},
+	cols => 'region, g, n, nn, s, a',
+	truncate => 1,
+};
+
+push @shapes, {
+	name => 'part_scan_filter',
+	ddl => $parts_ddl,
+	tables => [ parts_tables() ],
+	query => q{SELECT id, region, g, v FROM m WHERE v IS DISTINCT FROM 7 AND region <> 'west'},
+	cols => 'id, region, g, v',
+};
+
+push @shapes, {
+	name => 'part_join_plain',
+	ddl => $parts_ddl . q{CREATE TABLE gdim (g int PRIMARY KEY, label text);},
+	tables => [ parts_tables(),
+		{ name => 'gdim', pk => 'g', rows => 5, cols => [ col('label', g_text(\@statuses, 0.1)) ] } ],
+	query => q{SELECT m.id, m.region, d.g, d.label, m.v FROM m JOIN gdim d ON d.g = m.g},
+	cols => 'id, region, g, label, v',
+};
+
+push @shapes, {
+	name => 'part_join_agg',
+	ddl => $parts_ddl . q{CREATE TABLE gdim (g int PRIMARY KEY, label text);},
+	tables => [ parts_tables(),
+		{ name => 'gdim', pk => 'g', rows => 5, cols => [ col('label', g_text(\@statuses, 0.1), 'key') ] } ],
+	query => q{SELECT d.label, m.region, count(*) AS n, sum(m.v) AS s, bool_or(m.v > 40) AS big
+		FROM m JOIN gdim d ON d.g = m.g GROUP BY d.label, m.region},
+	cols => 'label, region, n, s, big',
+	truncate => 1,
+};
+
+# Range partitions on the grouping key itself: changing k moves a row.
+push @shapes, {
+	name => 'part_range_self_join',
+	ddl => q{
+		CREATE TABLE r (id int, k int, amt numeric) PARTITION BY RANGE (k);
+		CREATE TABLE r_lo PARTITION OF r FOR VALUES FROM (MINVALUE) TO (3);
+		CREATE TABLE r_mid (amt numeric, k int, id int);
+		ALTER TABLE r ATTACH PARTITION r_mid FOR VALUES FROM (3) TO (6);
+		CREATE TABLE r_hi PARTITION OF r FOR VALUES FROM (6) TO (MAXVALUE);
+	},
+	tables => [
+		{ name => 'r', rows => 40,
+		  cols => [ col('id', g_int(1, 60)), col('k', g_int(0, 8), 'key'), col('amt', g_num(0, 100, 0.1)) ] },
+		{ name => 'r_mid', rows => 5,
+		  cols => [ col('id', g_int(1, 60)), col('k', g_int(3, 5), 'key'), col('amt', g_num(0, 100, 0.1)) ] } ],
+	query => q{SELECT a.k, count(*) AS n, sum(a.amt) AS s, sum(b.amt) AS sb
+		FROM r a JOIN r b ON b.k = a.k + 1 GROUP BY a.k},
+	cols => 'k, n, s, sb',
+	truncate => 1,
+};
+
+# Inheritance: a parent with two children, one of them with more columns in
+# another order; UPDATE and DELETE through the parent reach the children.
+push @shapes, {
+	name => 'inherit_agg',
+	ddl => q{
+		CREATE TABLE p (id int PRIMARY KEY, g int, v int);
+		CREATE TABLE c1 () INHERITS (p);
+		ALTER TABLE c1 ADD PRIMARY KEY (id);
+		CREATE TABLE c2 (extra text, v int, g int, id int PRIMARY KEY);
+		ALTER TABLE c2 INHERIT p;
+	},
+	tables => [
+		{ name => 'p', pk => 'id', rows => 20,
+		  cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('v', g_int(0, 30, 0.1)) ] },
+		{ name => 'c1', pk => 'id', first_id => 100_000, rows => 15,
+		  cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('v', g_int(0, 30, 0.1)) ] },
+		{ name => 'c2', pk => 'id', first_id => 200_000, rows => 15,
+		  cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('v', g_int(0, 30, 0.1)),
+					col('extra', g_text(\@fruits, 0.2)) ] } ],
+	query => q{SELECT g, count(*) AS n, sum(v) AS s, avg(v) AS a FROM p GROUP BY g},
+	cols => 'g, n, s, a',
+	truncate => 1,
+};
+
 # ===========================================================================
 # Change batches
 # ===========================================================================
@@ -876,7 +1007,9 @@ sub new_row
 sub next_id
 {
 	my ($t) = @_;
-	return 1 + int(rand($t->{next_id} - 1)) if $t->{next_id} > 1 && rand() < 1 / 6;
+	my $first = $t->{first_id} // 1;
+	return $first + int(rand($t->{next_id} - $first))
+	  if $t->{next_id} > $first && rand() < 1 / 6;
 	return $t->{next_id}++;
 }
 
@@ -966,7 +1099,8 @@ my @generic_ops = (
 	[ 5, sub {
 		my ($t) = @_;
 		return () unless defined $t->{pk};
-		my $id = 1 + int(rand($t->{next_id}));
+		my $first = $t->{first_id} // 1;
+		my $id = $first + int(rand($t->{next_id} - $first + 1));
 		$t->{next_id} = $id + 1 if $id >= $t->{next_id};
 		return "INSERT INTO $t->{name} (" . col_names($t) . ') VALUES ' . new_row($t, $id)
 		  . " ON CONFLICT ($t->{pk}) DO UPDATE SET "
@@ -1087,7 +1221,7 @@ sub run_shape
 	my $init = "CREATE SCHEMA $schema;\n$ctx->{setup}\n$shape->{ddl};\n";
 	foreach my $t (@{ $shape->{tables} })
 	{
-		$t->{next_id} = 1;
+		$t->{next_id} = $t->{first_id} // 1;
 		$init .= insert_sql($t, $t->{rows}) . ";\n" if $t->{rows};
 	}
 	$node->safe_psql($db, $init);
@@ -1182,8 +1316,9 @@ sub scenario
 	return $sc;
 }
 
-# step(scenario, label, sql, truncated => bool): runs the SQL, refreshes every
-# stream table of the scenario, and checks each with the oracle.
+# step(scenario, label, sql, truncated => bool, reinit => bool): runs the
+# SQL, refreshes every stream table of the scenario, and checks each with the
+# oracle.
 sub step
 {
 	my ($sc, $label, $sql, %w) = @_;
@@ -1620,6 +1755,199 @@ SELECT 'created ' || trickle.create_stream_table('st_agg', 'SELECT g, count(*) A
 			  setup => $setup } ] };
 		step($sc, 'changes after the creation',
 			q{INSERT INTO t VALUES (1002, 2, 2); UPDATE t SET g = 0 WHERE id = 1001;});
+	});
+
+# --- partitioned and inheritance sources ----------------------------------------
+
+my $events_ddl = q{
+	CREATE TABLE events (id int, kind text NOT NULL, amount int, PRIMARY KEY (id, kind))
+		PARTITION BY LIST (kind);
+	CREATE TABLE events_a PARTITION OF events FOR VALUES IN ('a');
+	CREATE TABLE events_bc PARTITION OF events FOR VALUES IN ('b', 'c') PARTITION BY RANGE (id);
+	CREATE TABLE events_bc_lo PARTITION OF events_bc FOR VALUES FROM (MINVALUE) TO (100);
+	CREATE TABLE events_bc_hi (amount int, junk int, kind text NOT NULL, id int NOT NULL);
+	ALTER TABLE events_bc_hi DROP COLUMN junk;
+	ALTER TABLE events_bc ATTACH PARTITION events_bc_hi FOR VALUES FROM (100) TO (MAXVALUE);
+	CREATE TABLE kinds (kind text PRIMARY KEY, label text);
+	INSERT INTO kinds VALUES ('a', 'A'), ('b', 'B'), ('c', 'C'), ('d', 'D'), ('e', 'E');
+	INSERT INTO events SELECT i, (ARRAY['a', 'b', 'c'])[1 + i % 3], i FROM generate_series(1, 30) i;
+	INSERT INTO events SELECT i, 'c', i FROM generate_series(100, 110) i;
+};
+my @events_sts = (
+	[ 'per_kind', 'SELECT kind, count(*) AS n, sum(amount) AS s FROM events GROUP BY kind',
+	  'kind, n, s' ],
+	[ 'labelled', 'SELECT e.id, k.label, e.amount FROM events e JOIN kinds k ON k.kind = e.kind',
+	  'id, label, amount' ],
+	[ 'big_events', 'SELECT id, kind, amount FROM events WHERE amount > 10', 'id, kind, amount' ]);
+
+run_scenario(
+	'part_writes_everywhere',
+	sub {
+		my $sc = scenario('part_writes_everywhere', $events_ddl, @events_sts);
+		step($sc, 'rows moved between partitions through the root',
+			q{UPDATE events SET kind = 'b' WHERE kind = 'a' AND id < 10;
+			  UPDATE events SET id = id + 200 WHERE kind = 'c' AND id < 20;});
+		step($sc, 'through the intermediate table, moving between its leaves',
+			q{UPDATE events_bc SET id = id + 100 WHERE id BETWEEN 20 AND 25;
+			  DELETE FROM events_bc WHERE id = 105;});
+		step($sc, 'into leaves directly, one with another column order',
+			q{INSERT INTO events_bc_hi (id, kind, amount) VALUES (500, 'b', 5), (501, 'c', 50);
+			  UPDATE events_bc_hi SET amount = amount + 1;
+			  INSERT INTO events_a VALUES (40, 'a', 40);
+			  DELETE FROM events_bc_lo WHERE id = 29;});
+		step($sc, 'upserts and COPY through the root',
+			q{INSERT INTO events VALUES (1, 'b', 1000), (41, 'a', 41), (500, 'b', 0)
+			    ON CONFLICT (id, kind) DO UPDATE SET amount = EXCLUDED.amount;
+			  COPY events FROM STDIN;
+600	a	6
+601	c	60
+\.
+			});
+		step($sc, 'a partition created later, written through the root and directly',
+			q{CREATE TABLE events_d PARTITION OF events FOR VALUES IN ('d');
+			  INSERT INTO events VALUES (70, 'd', 70), (71, 'd', 71);
+			  INSERT INTO events_d VALUES (72, 'd', 72);
+			  UPDATE events SET kind = 'd' WHERE id = 40;});
+		step($sc, 'in one transaction with a savepoint rolled back',
+			q{BEGIN;
+			  UPDATE events SET kind = 'a' WHERE id = 70;
+			  SAVEPOINT s;
+			  DELETE FROM events_d;
+			  ROLLBACK TO SAVEPOINT s;
+			  INSERT INTO events_d VALUES (73, 'd', 73);
+			  COMMIT;});
+	});
+
+run_scenario(
+	'part_attach_detach',
+	sub {
+		my $sc = scenario('part_attach_detach', $events_ddl, @events_sts);
+		step($sc, 'ATTACH of a table with rows',
+			q{CREATE TABLE events_e (id int NOT NULL, kind text NOT NULL, amount int);
+			  INSERT INTO events_e VALUES (80, 'e', 80), (81, 'e', 81);
+			  ALTER TABLE events ATTACH PARTITION events_e FOR VALUES IN ('e');},
+			reinit => 1);
+		step($sc, 'writes to the attached partition, directly and through the root',
+			q{INSERT INTO events_e VALUES (82, 'e', 82);
+			  UPDATE events SET kind = 'e' WHERE id = 1;});
+		step($sc, 'DETACH',
+			q{ALTER TABLE events DETACH PARTITION events_e;}, reinit => 1);
+		step($sc, 'writes to the detached table are not the source\'s',
+			q{INSERT INTO events_e VALUES (83, 'e', 83); DELETE FROM events_e WHERE id = 80;});
+		step($sc, 'ATTACH of a sub-partitioned table whose leaves hold rows',
+			q{CREATE TABLE events_d (id int NOT NULL, kind text NOT NULL, amount int)
+			    PARTITION BY RANGE (id);
+			  CREATE TABLE events_d1 PARTITION OF events_d FOR VALUES FROM (0) TO (100);
+			  CREATE TABLE events_d2 PARTITION OF events_d FOR VALUES FROM (100) TO (1000);
+			  INSERT INTO events_d VALUES (5, 'd', 5), (150, 'd', 150);
+			  ALTER TABLE events ATTACH PARTITION events_d FOR VALUES IN ('d');},
+			reinit => 1);
+		step($sc, 'rows moved into and inside the attached subtree',
+			q{UPDATE events SET kind = 'd' WHERE id = 2;
+			  UPDATE events_d SET id = id + 100 WHERE id = 5;
+			  INSERT INTO events_d2 VALUES (151, 'd', 151);});
+		step($sc, 'an empty partition attached and detached',
+			q{CREATE TABLE events_x (id int NOT NULL, kind text NOT NULL, amount int);
+			  ALTER TABLE events ATTACH PARTITION events_x FOR VALUES IN ('x');
+			  ALTER TABLE events DETACH PARTITION events_x;});
+		step($sc, 'DETACH CONCURRENTLY of a partition with rows',
+			q{ALTER TABLE events DETACH PARTITION events_d CONCURRENTLY;}, reinit => 1);
+		step($sc, 'writes after the detach',
+			q{INSERT INTO events_d VALUES (160, 'd', 160); INSERT INTO events VALUES (161, 'a', 161);});
+		step($sc, 'DROP of a partition with rows',
+			q{DROP TABLE events_a;}, reinit => 1);
+		step($sc, 'writes after the drop',
+			q{UPDATE events SET amount = amount * 2 WHERE kind = 'b';});
+	});
+
+run_scenario(
+	'part_truncate',
+	sub {
+		my $sc = scenario('part_truncate', $events_ddl, @events_sts);
+		step($sc, 'TRUNCATE of one leaf', q{TRUNCATE events_bc_lo;}, truncated => 1);
+		step($sc, 'an ordinary change', q{INSERT INTO events VALUES (50, 'b', 50);});
+		step($sc, 'TRUNCATE of the intermediate table, then rows in it again',
+			q{BEGIN;
+			  TRUNCATE events_bc;
+			  INSERT INTO events VALUES (51, 'c', 51), (151, 'b', 151);
+			  COMMIT;},
+			truncated => 1);
+		step($sc, 'TRUNCATE of the root', q{TRUNCATE events;}, truncated => 1);
+		step($sc, 'rows come back', q{INSERT INTO events VALUES (1, 'a', 1), (2, 'b', 2);});
+	});
+
+run_scenario(
+	'part_merge',
+	sub {
+		my $sc = scenario('part_merge', $events_ddl, @events_sts);
+		step($sc, 'MERGE into the root moving rows between partitions',
+			q{MERGE INTO events e USING (VALUES (1, 'c'), (2, 'a'), (300, 'b')) s(id, kind)
+			    ON e.id = s.id
+			  WHEN MATCHED THEN UPDATE SET kind = s.kind
+			  WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.kind, 3);},
+			reinit => 1);
+		step($sc, 'MERGE into the intermediate table moving rows between its leaves',
+			q{MERGE INTO events_bc e USING (VALUES (4, 150)) s(old, new) ON e.id = s.old
+			  WHEN MATCHED THEN UPDATE SET id = s.new;},
+			reinit => 1);
+		step($sc, 'MERGE into a leaf, which cannot move rows',
+			q{MERGE INTO events_a e USING (VALUES (3, 33), (600, 6)) s(id, amount) ON e.id = s.id
+			  WHEN MATCHED THEN UPDATE SET amount = s.amount
+			  WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'a', s.amount);});
+		step($sc, 'MERGE into the plain table of the join',
+			q{MERGE INTO kinds k USING (VALUES ('a', 'alpha'), ('z', 'zeta')) s(kind, label)
+			    ON k.kind = s.kind
+			  WHEN MATCHED THEN UPDATE SET label = s.label
+			  WHEN NOT MATCHED THEN INSERT VALUES (s.kind, s.label);
+			  MERGE INTO kinds k USING (VALUES ('e')) s(kind) ON k.kind = s.kind
+			  WHEN MATCHED THEN DELETE;});
+	});
+
+run_scenario(
+	'inherit',
+	sub {
+		my $sc = scenario(
+			'inherit', q{
+			CREATE TABLE base (id int, g int, v int);
+			INSERT INTO base SELECT i, i % 3, i FROM generate_series(1, 10) i;
+			CREATE TABLE outsider (id int, g int, v int);
+			},
+			[ 'base_rows', 'SELECT id, g, v FROM base', 'id, g, v' ],
+			[ 'base_groups', 'SELECT g, count(*) AS n, sum(v) AS s FROM base GROUP BY g', 'g, n, s' ]);
+		step($sc, 'INHERIT of a table with rows (another column order)',
+			q{CREATE TABLE kid (note text, v int, g int, id int);
+			  INSERT INTO kid VALUES ('x', 100, 1, 100), ('y', 101, 2, 101);
+			  ALTER TABLE kid INHERIT base;},
+			reinit => 1);
+		step($sc, 'UPDATE and DELETE through the parent reach the child',
+			q{UPDATE base SET v = v + 1000 WHERE g = 1;
+			  DELETE FROM base WHERE id = 101;});
+		step($sc, 'writes into the child directly, and a grandchild created later',
+			q{INSERT INTO kid VALUES ('z', 102, 0, 102);
+			  CREATE TABLE grandkid () INHERITS (kid);
+			  INSERT INTO grandkid VALUES ('g', 103, 0, 103);
+			  UPDATE kid SET g = 2 WHERE id = 103;});
+		my ($ret, $stdout, $stderr) = $node->psql($db,
+			"$sc->{setup} ALTER TABLE grandkid INHERIT outsider;");
+		if ($mode eq 'full')
+		{
+			is($ret, 0, 'inherit: FULL stream tables do not mind a second parent');
+			$node->safe_psql($db, "$sc->{setup} ALTER TABLE grandkid NO INHERIT outsider;");
+		}
+		else
+		{
+			like($stderr, qr/also inherits from "outsider"/,
+				'inherit: a member inheriting from a table outside the tree is refused');
+		}
+		step($sc, 'NO INHERIT of the child with its grandchild',
+			q{ALTER TABLE kid NO INHERIT base;}, reinit => 1);
+		step($sc, 'writes to the former child are not the source\'s',
+			q{INSERT INTO kid VALUES ('w', 104, 0, 104); UPDATE base SET v = -v WHERE id = 1;});
+		step($sc, 'a child created with INHERITS, then dropped with its rows',
+			q{CREATE TABLE kid2 (id int, g int, v int) INHERITS (base);
+			  INSERT INTO kid2 VALUES (200, 0, 200);
+			  DROP TABLE kid2;},
+			reinit => 1);
 	});
 
 $node->stop;

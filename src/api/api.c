@@ -342,6 +342,8 @@ trickle_on_sql_drop(PG_FUNCTION_ARGS)
 		sources = lappend_oid(sources, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 																	  SPI_tuptable->tupdesc, 1, &isnull)));
 	}
+	/* members of captured trees dropped with rows in them */
+	trickle_cdc_mark_dropped();
 	/* sources no stream table reads any more lose their capture */
 	CommandCounterIncrement();
 	foreach(lc, sources)

@@ -24,6 +24,16 @@
  * for every transaction that has written it to finish: the caller's
  * snapshot, taken afterwards, sees all changes made without the triggers.
  *
+ * A partitioned or inheritance source (the root) has one buffer, and every
+ * table of its tree carries the four triggers, each with a payload mapping
+ * its columns onto the root's (src/cdc/tree.c).  Capture triggers are found
+ * through their dependency on trickle._capture() and told apart by the
+ * buffer their payload names, so a table's triggers for another buffer are
+ * left alone.  Triggers whose payload is still right are kept: dropping a
+ * trigger takes ACCESS EXCLUSIVE on its table.  trickle_cdc_reconcile
+ * brings the triggers in line after DDL that changed a tree (ddl.c) and
+ * writes a marker when rows entered or left it.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,6 +43,8 @@
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -44,6 +56,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -51,6 +64,8 @@
 #include "catalog.h"
 #include "cdc/cdc.h"
 #include "cdc/payload.h"
+#include "errors.h"
+#include "refresh/refresh.h"
 #include "trickle.h"
 
 typedef struct CaptureTrigger
@@ -171,38 +186,136 @@ capture_function(void)
 						  0, NULL, false);
 }
 
-/* drops source's capture triggers (core names internal triggers name_<oid>) */
-static void
-drop_triggers(Oid source)
+/* one capture trigger */
+typedef struct CaptureTriggerRow
 {
-	Oid			func = capture_function();
-	Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+	Oid			tgoid;
+	Oid			relid;			/* the table carrying it */
+	Oid			buffer;			/* the source whose buffer its payload names */
+	char	   *payload;
+} CaptureTriggerRow;
+
+/* the first argument of a pg_trigger tuple, or "" */
+static char *
+trigger_first_arg(HeapTuple tuple, TupleDesc desc)
+{
+	Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tuple);
+	bool		isnull;
+	Datum		args;
+
+	if (tg->tgnargs < 1)
+		return pstrdup("");
+	args = heap_getattr(tuple, Anum_pg_trigger_tgargs, desc, &isnull);
+	if (isnull)
+		return pstrdup("");
+	/* the arguments are NUL-terminated strings, one after the other */
+	return pstrdup(VARDATA_ANY(DatumGetByteaPP(args)));
+}
+
+/*
+ * capture_trigger_rows: every capture trigger whose payload names source's
+ * buffer (any buffer when source is InvalidOid), found through the
+ * triggers' dependency on trickle._capture().
+ */
+static List *
+capture_trigger_rows(Oid source)
+{
+	Relation	deprel = table_open(DependRelationId, AccessShareLock);
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	TricklePayload *payload = palloc(sizeof(TricklePayload));
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	List	   *tgoids = NIL;
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(ProcedureRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(capture_function()));
+	scan = systable_beginscan(deprel, DependReferenceIndexId, true, NULL, 2, key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+
+		if (dep->classid == TriggerRelationId)
+			tgoids = lappend_oid(tgoids, dep->objid);
+	}
+	systable_endscan(scan);
+
+	foreach(lc, tgoids)
+	{
+		ScanKeyInit(&key[0], Anum_pg_trigger_oid, BTEqualStrategyNumber,
+					F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, key);
+		if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			CaptureTriggerRow *row = palloc(sizeof(CaptureTriggerRow));
+
+			row->tgoid = lfirst_oid(lc);
+			row->relid = ((Form_pg_trigger) GETSTRUCT(tuple))->tgrelid;
+			row->payload = trigger_first_arg(tuple, RelationGetDescr(tgrel));
+			/* an unreadable payload names no buffer: such a trigger is not ours */
+			row->buffer = trickle_payload_parse(row->payload, payload, NULL, 0) ?
+				(Oid) payload->buffer_oid : InvalidOid;
+			if (OidIsValid(row->buffer) &&
+				(!OidIsValid(source) || row->buffer == source))
+				result = lappend(result, row);
+		}
+		systable_endscan(scan);
+	}
+	pfree(payload);
+	table_close(tgrel, AccessShareLock);
+	table_close(deprel, AccessShareLock);
+	return result;
+}
+
+/*
+ * trickle_cdc_capture_buffers: the sources named by the triggers a table
+ * carries (the root of its tree, or itself), without duplicates.
+ */
+List *
+trickle_cdc_capture_buffers(Oid relid)
+{
+	Oid			func = LookupFuncName(list_make2(makeString(TRICKLE_SCHEMA),
+												 makeString("_capture")),
+									  0, NULL, true);
+	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
-	List	   *triggers = NIL;
-	ListCell   *lc;
+	TricklePayload *payload;
+	List	   *result = NIL;
 
+	if (!OidIsValid(func))
+		return NIL;
+	payload = palloc(sizeof(TricklePayload));
+	rel = table_open(TriggerRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(source));
+				ObjectIdGetDatum(relid));
 	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
 	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
 	{
-		Form_pg_trigger tg = (Form_pg_trigger) GETSTRUCT(tuple);
-
-		if (tg->tgfoid == func)
-			triggers = lappend_oid(triggers, tg->oid);
+		if (((Form_pg_trigger) GETSTRUCT(tuple))->tgfoid == func &&
+			trickle_payload_parse(trigger_first_arg(tuple, RelationGetDescr(rel)),
+								  payload, NULL, 0))
+			result = list_append_unique_oid(result, (Oid) payload->buffer_oid);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	pfree(payload);
+	return result;
+}
 
-	foreach(lc, triggers)
-	{
-		ObjectAddress trigger;
+/* drops one capture trigger (core names internal triggers name_<oid>) */
+static void
+drop_trigger(Oid tgoid)
+{
+	ObjectAddress trigger;
 
-		ObjectAddressSet(trigger, TriggerRelationId, lfirst_oid(lc));
-		performDeletion(&trigger, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
-	}
+	ObjectAddressSet(trigger, TriggerRelationId, tgoid);
+	performDeletion(&trigger, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 }
 
 static TriggerTransition *
@@ -340,24 +453,120 @@ revoke_schema_usage(void)
 		exec_ddl(lfirst(lc));
 }
 
+/*
+ * make_payload: the payload of the triggers on member (of source's tree, or
+ * source itself) for buffer columns attnums (source's numbering): member's
+ * columns are matched by name.
+ */
 static char *
-make_payload(Oid source, List *attnums)
+make_payload(Oid source, Oid member, List *attnums)
 {
 	TricklePayload *p = palloc0(sizeof(TricklePayload));
-	char		buf[TRICKLE_PAYLOAD_MAX_LENGTH + 1];
+	char		buf[TRICKLE_PAYLOAD_FORMAT_LEN];
 	ListCell   *lc;
 
 	p->buffer_oid = source;
+	p->partition = member != source;
 	foreach(lc, attnums)
 	{
-		p->columns[p->ncolumns].buffer_attnum = lfirst_int(lc);
-		p->columns[p->ncolumns].local_attnum = lfirst_int(lc);
+		int			attnum = lfirst_int(lc);
+		int			local = attnum;
+
+		if (member != source)
+		{
+			local = get_attnum(member, get_attname(source, attnum, false));
+			if (local == InvalidAttrNumber)
+				elog(ERROR, "column %d of relation %u has no counterpart in relation %u",
+					 attnum, source, member);
+		}
+		p->columns[p->ncolumns].buffer_attnum = attnum;
+		p->columns[p->ncolumns].local_attnum = local;
 		p->ncolumns++;
 	}
 	if (trickle_payload_format(p, buf, sizeof(buf)) < 0)
-		elog(ERROR, "capture payload for relation %u does not fit", source);
+		elog(ERROR, "capture payload for relation %u does not fit", member);
 	pfree(p);
 	return pstrdup(buf);
+}
+
+/* the triggers of one table of a tree, while syncing */
+typedef struct MemberTriggers
+{
+	Oid			relid;			/* hash key */
+	List	   *rows;			/* CaptureTriggerRow */
+} MemberTriggers;
+
+/*
+ * sync_triggers: make the capture triggers for source's buffer be exactly
+ * four on each relation of members (none when members is NIL), with the
+ * payload for attnums.  Tables that had none are added to *gained, tables
+ * that lose theirs to *lost.
+ */
+static void
+sync_triggers(Oid source, List *members, List *attnums, List **gained, List **lost)
+{
+	HTAB	   *by_relid;
+	HASHCTL		ctl;
+	HASH_SEQ_STATUS status;
+	MemberTriggers *entry;
+	ListCell   *lc;
+	bool		found;
+
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(MemberTriggers);
+	ctl.hcxt = CurrentMemoryContext;
+	by_relid = hash_create("trickle capture triggers", 64, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	foreach(lc, capture_trigger_rows(source))
+	{
+		CaptureTriggerRow *row = lfirst(lc);
+
+		entry = hash_search(by_relid, &row->relid, HASH_ENTER, &found);
+		if (!found)
+			entry->rows = NIL;
+		entry->rows = lappend(entry->rows, row);
+	}
+
+	foreach(lc, members)
+	{
+		Oid			member = lfirst_oid(lc);
+		char	   *payload = make_payload(source, member, attnums);
+		ListCell   *lc2;
+		int			matching = 0;
+
+		entry = hash_search(by_relid, &member, HASH_FIND, &found);
+		if (found)
+		{
+			foreach(lc2, entry->rows)
+				matching += strcmp(((CaptureTriggerRow *) lfirst(lc2))->payload, payload) == 0;
+			if (matching == lengthof(capture_triggers) &&
+				list_length(entry->rows) == lengthof(capture_triggers))
+			{
+				entry->rows = NIL;	/* keep them */
+				continue;
+			}
+			foreach(lc2, entry->rows)
+				drop_trigger(((CaptureTriggerRow *) lfirst(lc2))->tgoid);
+			entry->rows = NIL;
+			CommandCounterIncrement();
+		}
+		else if (gained)
+			*gained = lappend_oid(*gained, member);
+		create_triggers(member, payload);
+	}
+
+	/* what is left belongs to tables outside the tree */
+	hash_seq_init(&status, by_relid);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->rows == NIL)
+			continue;
+		foreach(lc, entry->rows)
+			drop_trigger(((CaptureTriggerRow *) lfirst(lc))->tgoid);
+		if (lost)
+			*lost = lappend_oid(*lost, entry->relid);
+	}
+	hash_destroy(by_relid);
 }
 
 /*
@@ -381,8 +590,14 @@ trickle_cdc_configure(Oid source)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	if (n >= 0)
 	{
+		List	   *members = NIL;
+
+		/* every member: a writer of any of them must finish first */
 		LockRelationOid(source, ShareRowExclusiveLock);
-		drop_triggers(source);
+		if (n > 0)
+			members = trickle_cdc_members(source, ShareRowExclusiveLock);
+		if (n == 0)
+			sync_triggers(source, NIL, NIL, NULL, NULL);
 		if (OidIsValid(trickle_buffer_relid(source)) && (n == 0 || !buffer_is_current(source)))
 			exec_ddl(psprintf("DROP TABLE %s", trickle_buffer_name(source)));
 		if (n > 0)
@@ -393,10 +608,177 @@ trickle_cdc_configure(Oid source)
 			CommandCounterIncrement();
 			grant_readers(source);
 			CommandCounterIncrement();
-			create_triggers(source, make_payload(source, attnums));
+			sync_triggers(source, members, attnums, NULL, NULL);
 		}
 		CommandCounterIncrement();
 	}
 	revoke_schema_usage();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* refuse a command after which stream table relid could not be maintained */
+static void
+refuse_change(Oid source, Oid relid, const char *reason)
+{
+	ereport(ERROR,
+			(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
+			 errmsg("this command would stop the capture of changes to \"%s\", which stream table \"%s\" reads differentially",
+					get_rel_name(source), get_rel_name(relid)),
+			 errdetail("Afterwards %s.", reason),
+			 errhint("Drop the stream table with trickle.drop_stream_table() first, or create it again with refresh_mode => 'full'.")));
+}
+
+/* the DIFFERENTIAL stream tables reading source */
+static List *
+differential_consumers(Oid source)
+{
+	return trickle_catalog_oids("SELECT DISTINCT s.relid::pg_catalog.oid FROM trickle.sources s"
+								" JOIN trickle.catalog c ON c.relid = s.relid"
+								" WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL'",
+								source);
+}
+
+/*
+ * check_consumers: refuse the command unless the engine still maintains
+ * each consumer of source (the analysis is the authority: it also knows
+ * whether a query says ONLY).
+ */
+static void
+check_consumers(Oid source)
+{
+	ListCell   *lc;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	/* names in a definition may be in schemas the command's user cannot use */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	foreach(lc, differential_consumers(source))
+	{
+		Oid			relid = lfirst_oid(lc);
+		TrickleStreamTable st;
+		TrickleIvmPlan *plan;
+		List	   *columns;
+
+		if (!trickle_catalog_load(relid, &st))
+			continue;
+		plan = trickle_codegen_plan(relid, st.definition, &columns);
+		if (!plan->supported)
+			refuse_change(source, relid, plan->reason);
+	}
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* is any OID of a in b? */
+static bool
+any_member(List *a, List *b)
+{
+	ListCell   *lc;
+
+	foreach(lc, a)
+	{
+		if (list_member_oid(b, lfirst_oid(lc)))
+			return true;
+	}
+	return false;
+}
+
+/* does any table of relids hold a row? */
+static bool
+any_rows(List *relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		if (trickle_cdc_has_rows(lfirst_oid(lc)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * trickle_cdc_reconcile: after DDL that may have changed partition or
+ * inheritance trees (ddl.c), make each captured source's triggers cover its
+ * tree again.  A table that joined a tree gets the triggers, one that left
+ * loses them; if either held rows, they entered or left the source without
+ * a trigger firing, so a marker makes its consumers recompute.  A tree
+ * that changed, whose root is in touched (the tables the command created or
+ * altered, and their ancestors) or has a parent there, is checked first:
+ * the command is refused if a consumer could no longer be maintained
+ * (tree.c says why); check_all checks every tree.  Needs SPI.
+ */
+void
+trickle_cdc_reconcile(List *touched, bool check_all)
+{
+	List	   *roots;
+	List	   *rows = capture_trigger_rows(InvalidOid);
+	ListCell   *lc;
+
+	roots = trickle_catalog_oids("SELECT DISTINCT s.source::pg_catalog.oid FROM trickle.sources s"
+								 " JOIN trickle.catalog c ON c.relid = s.relid"
+								 " WHERE c.effective_mode = 'DIFFERENTIAL'",
+								 InvalidOid);
+	/* and the sources stale triggers still name */
+	foreach(lc, rows)
+		roots = list_append_unique_oid(roots, ((CaptureTriggerRow *) lfirst(lc))->buffer);
+
+	foreach(lc, roots)
+	{
+		Oid			root = lfirst_oid(lc);
+		List	   *attnums = NIL;
+		List	   *members = NIL;
+		List	   *holders = NIL;
+		List	   *sorted;
+		List	   *gained = NIL;
+		List	   *lost = NIL;
+		ListCell   *lc2;
+		bool		changed;
+		int			n;
+		Oid			save_userid;
+		int			save_sec_context;
+
+		if (!OidIsValid(get_rel_namespace(root)))
+			continue;			/* dropped: the sql_drop trigger cleans up */
+		n = consumers(root, &attnums);
+		if (n > 0)
+			members = trickle_cdc_members(root, NoLock);
+		foreach(lc2, rows)
+		{
+			CaptureTriggerRow *row = lfirst(lc2);
+
+			if (row->buffer == root)
+				holders = lappend_oid(holders, row->relid);
+		}
+		/* sorted, as trees may have thousands of partitions */
+		list_sort(holders, list_oid_cmp);
+		list_deduplicate_oid(holders);
+		sorted = list_copy(members);
+		list_sort(sorted, list_oid_cmp);
+		changed = !equal(holders, sorted);
+
+		/* ALTER TABLE root INHERIT p names root; ATTACH PARTITION, the parent */
+		if (n > 0 && (changed || check_all || list_member_oid(touched, root) ||
+					  any_member(trickle_cdc_parents(root), touched)))
+		{
+			char	   *problem = trickle_cdc_source_problem(root, true);
+
+			if (problem)
+				refuse_change(root, linitial_oid(differential_consumers(root)), problem);
+			if (changed)
+				check_consumers(root);
+		}
+		if (!changed)
+			continue;
+
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(trickle_extension_owner(),
+							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		sync_triggers(root, members, attnums, &gained, &lost);
+		CommandCounterIncrement();
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		if (n > 0 && (any_rows(gained) || any_rows(lost)))
+			trickle_capture_mark(root);
+	}
 }

@@ -22,6 +22,15 @@
  * user has no rights on it), with every name and operator qualified, from a
  * plan prepared once per trigger and statement text.
  *
+ * The triggers of a partition or inheritance child (payload flag 'p') write
+ * into the root's buffer, mapping their columns onto the root's (tree.c).
+ * Before copying, such a trigger checks that its table is still attached
+ * to the root: a partition being detached CONCURRENTLY keeps its triggers
+ * until the second transaction of the detach, while queries on the root
+ * have stopped reading it; its changes then write a marker instead, which
+ * makes the consumers recompute.  trickle_capture_mark writes such markers
+ * for DDL and MERGE (ddl.c), numbered with the same counter.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -178,6 +187,61 @@ capture_plan(TriggerData *td, const TricklePayload *p)
 	return entry->plan;
 }
 
+/*
+ * next_position: the current top-level transaction's full xid in *xid and
+ * the last change number it used; the caller adds what it writes to
+ * ord_last.
+ */
+static int64
+next_position(FullTransactionId *xid)
+{
+	*xid = GetTopFullTransactionId();
+	if (!FullTransactionIdEquals(*xid, ord_xid))
+	{
+		ord_xid = *xid;
+		ord_last = 0;
+	}
+	return ord_last;
+}
+
+/*
+ * trickle_capture_mark: write a marker (weight 0) into source's buffer, if
+ * it has one, so that the next refresh of each consumer recomputes it
+ * (REINITIALIZE): rows entered or left the source without a trigger
+ * seeing them.  Runs as the buffer's owner; needs no SPI connection.
+ */
+void
+trickle_capture_mark(Oid source)
+{
+	Oid			buffer = trickle_buffer_relid(source);
+	Oid			argtypes[2] = {XID8OID, INT8OID};
+	Datum		values[2];
+	FullTransactionId xid;
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	if (!OidIsValid(buffer))
+		return;
+	values[1] = Int64GetDatum(next_position(&xid));
+	values[0] = FullTransactionIdGetDatum(xid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_relation_owner(buffer),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args(psprintf("INSERT INTO %s (__xid, __ord, __w)"
+										" VALUES ($1, $2 OPERATOR(pg_catalog.+) 1, 0)",
+										trickle_buffer_name(source)),
+							   2, argtypes, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not write a marker into the change buffer of relation %u: %s",
+			 source, SPI_result_code_string(rc));
+	ord_last++;
+	SPI_finish();
+}
+
 PG_FUNCTION_INFO_V1(trickle_capture);
 
 Datum
@@ -217,14 +281,17 @@ trickle_capture(PG_FUNCTION_ARGS)
 		(td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
 		return PointerGetDatum(NULL);
 
-	xid = GetTopFullTransactionId();
-	if (!FullTransactionIdEquals(xid, ord_xid))
+	/* a member no longer (or not quite) in the root's tree: recompute */
+	if (payload->partition && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&
+		!trickle_cdc_attached(RelationGetRelid(td->tg_relation), payload->buffer_oid))
 	{
-		ord_xid = xid;
-		ord_last = 0;
+		trickle_capture_mark(payload->buffer_oid);
+		pfree(payload);
+		return PointerGetDatum(NULL);
 	}
+
+	values[1] = Int64GetDatum(next_position(&xid));
 	values[0] = FullTransactionIdGetDatum(xid);
-	values[1] = Int64GetDatum(ord_last);
 
 	buffer = trickle_buffer_relid(payload->buffer_oid);
 	if (!OidIsValid(buffer))

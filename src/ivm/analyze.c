@@ -9,8 +9,9 @@
  * construct; refresh_mode 'differential' turns the reason into an error and
  * 'auto' records it and refreshes FULL.  What it accepts:
  *
- *	FROM	plain tables (not partitioned, no inheritance children, not stream
- *			tables, not logical-replication subscription targets), combined
+ *	FROM	plain and partitioned tables, with their partitions and
+ *			inheritance children (not stream tables, and only trees whose
+ *			every change the capture triggers see: src/cdc/tree.c), combined
  *			by comma or INNER JOIN, with any condition;
  *	WHERE	any expression (volatile functions were refused earlier);
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
@@ -43,9 +44,7 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
-#include "catalog/pg_subscription_rel.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
@@ -59,6 +58,7 @@
 #include "utils/typcache.h"
 
 #include "catalog.h"
+#include "cdc/cdc.h"
 #include "fdw/fdw.h"
 #include "ivm/ivm.h"
 #include "trickle.h"
@@ -108,35 +108,20 @@ add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod, Oid collati
 	plan->hidden = lappend(plan->hidden, col);
 }
 
-static bool
-is_subscription_target(Oid relid)
-{
-	Relation	rel = table_open(SubscriptionRelRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	bool		found;
-
-	ScanKeyInit(&key, Anum_pg_subscription_rel_srrelid, BTEqualStrategyNumber,
-				F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
-	found = HeapTupleIsValid(systable_getnext(scan));
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
-/* why relid cannot be a captured source, or NULL */
+/*
+ * source_problem: why relid, named in FROM (with ONLY when !inh), cannot
+ * be a captured source, or NULL
+ */
 static char *
-source_problem(Oid relid)
+source_problem(Oid relid, bool inh)
 {
 	char	   *name = get_rel_name(relid);
 
 	switch (get_rel_relkind(relid))
 	{
 		case RELKIND_RELATION:
-			break;
 		case RELKIND_PARTITIONED_TABLE:
-			return psprintf("source \"%s\" is a partitioned table, which this version does not capture", name);
+			break;
 		case RELKIND_VIEW:
 			return psprintf("source \"%s\" is a view; name its tables in the query instead", name);
 		case RELKIND_MATVIEW:
@@ -146,13 +131,9 @@ source_problem(Oid relid)
 		default:
 			return psprintf("source \"%s\" is not a table", name);
 	}
-	if (has_subclass(relid))
-		return psprintf("source \"%s\" has inheritance children, which this version does not capture", name);
 	if (trickle_classify_relation(relid) != TRICKLE_RELATION_OTHER)
 		return psprintf("source \"%s\" is a stream table, which this version does not capture", name);
-	if (is_subscription_target(relid))
-		return psprintf("source \"%s\" is a logical replication subscription target: the apply worker fires no statement triggers, so its changes cannot be captured", name);
-	return NULL;
+	return trickle_cdc_source_problem(relid, inh);
 }
 
 /* checks the FROM clause: inner joins of relations */
@@ -196,7 +177,7 @@ from_problem(Query *query, Node *node)
 			case RTE_RELATION:
 				if (rte->tablesample)
 					return pstrdup("TABLESAMPLE");
-				return source_problem(rte->relid);
+				return source_problem(rte->relid, rte->inh);
 			case RTE_SUBQUERY:
 				return pstrdup("a subquery in FROM");
 			case RTE_FUNCTION:
@@ -487,6 +468,7 @@ trickle_ivm_analyze(Query *query, List *columns)
 
 			scan->rtindex = rtindex;
 			scan->relid = rte->relid;
+			scan->inh = rte->inh;
 			plan->scans = lappend(plan->scans, scan);
 		}
 	}

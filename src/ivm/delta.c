@@ -133,9 +133,14 @@ append_scan_columns(StringInfo sql, Relation rel, List *attnums, const char *ali
 	appendStringInfo(sql, "%s AS __trickle_w", weight);
 }
 
-/* the SQL replacing scan relid: its changes, or its state at the frontier */
+/*
+ * the SQL replacing scan relid: its changes, or its state at the frontier.
+ * A partitioned or inheritance source's buffer holds the changes of its
+ * whole tree, in its own column numbering; its current state is read with
+ * the tree unless the query said ONLY.
+ */
 static char *
-scan_sql(TrickleIvmPlan *plan, Oid relid, bool old_state)
+scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	List	   *attnums = source_attnums(plan, relid);
@@ -145,7 +150,7 @@ scan_sql(TrickleIvmPlan *plan, Oid relid, bool old_state)
 	if (old_state)
 	{
 		append_scan_columns(&sql, rel, attnums, "s", false, "1");
-		appendStringInfo(&sql, " FROM ONLY %s s UNION ALL ",
+		appendStringInfo(&sql, " FROM %s%s s UNION ALL ", inh ? "" : "ONLY ",
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													RelationGetRelationName(rel)));
 	}
@@ -257,7 +262,7 @@ trickle_delta_term(TrickleIvmPlan *plan, int scan)
 
 		if (scan >= 0 && i >= scan)
 		{
-			Var		   *w = replace_scan(rte, s->rtindex, scan_sql(plan, s->relid, i > scan));
+			Var		   *w = replace_scan(rte, s->rtindex, scan_sql(plan, s->relid, s->inh, i > scan));
 
 			weight = weight == NULL ? (Expr *) w :
 				(Expr *) makeFuncExpr(F_INT4MUL, INT4OID, list_make2(weight, w),

@@ -4,7 +4,7 @@
  *	  The differential engine: which queries it maintains, and their deltas.
  *
  * A query the engine maintains is a select-project-join block (inner joins
- * of plain tables, any WHERE clause, immutable expressions), optionally
+ * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
  * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
  * bool_and and bool_or.  src/ivm/analyze.c decides whether a query is one and
  * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
@@ -61,6 +61,7 @@ typedef struct TrickleIvmScan
 {
 	int			rtindex;
 	Oid			relid;
+	bool		inh;			/* partitions and children too (no ONLY) */
 } TrickleIvmScan;
 
 /* columns a stream table reads from one source */

@@ -387,7 +387,8 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	{
 		Oid			source = lfirst_oid(lc);
 
-		LockRelationOid(source, AccessShareLock);
+		/* with its partitions: TRUNCATE of one locks only that one */
+		trickle_cdc_lock_source(source, AccessShareLock);
 		/* as a recomputation would: the owner must still read the source */
 		if (pg_class_aclcheck(source, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
 			pg_attribute_aclcheck_all(source, GetUserId(), ACL_SELECT, ACLMASK_ANY) != ACLCHECK_OK)

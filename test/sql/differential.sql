@@ -82,3 +82,161 @@ SELECT count(*) AS buffers FROM pg_class WHERE relname = 'changes_' || '"Order L
 
 RESET search_path;
 DROP SCHEMA "Diff Schema" CASCADE;
+
+-- Partitioned sources: one buffer, numbered like the root; four internal
+-- statement-level triggers on the root, on every intermediate partitioned
+-- table and on every leaf, whose payload maps the table's columns onto the
+-- root's (flag p).  A leaf with a dropped column and another column order.
+CREATE SCHEMA parts;
+SET search_path = parts, public;
+CREATE TABLE events (id int, kind text, amount int, note text) PARTITION BY LIST (kind);
+CREATE TABLE events_a PARTITION OF events FOR VALUES IN ('a');
+CREATE TABLE events_bc PARTITION OF events FOR VALUES IN ('b', 'c') PARTITION BY RANGE (id);
+CREATE TABLE events_bc_low PARTITION OF events_bc FOR VALUES FROM (MINVALUE) TO (100);
+CREATE TABLE events_bc_high (junk int, amount int, note text, kind text, id int);
+ALTER TABLE events_bc_high DROP COLUMN junk;
+ALTER TABLE events_bc ATTACH PARTITION events_bc_high FOR VALUES FROM (100) TO (MAXVALUE);
+INSERT INTO events VALUES (1, 'a', 10), (2, 'b', 20), (200, 'c', 30);
+SELECT trickle.create_stream_table('per_kind',
+  $$SELECT kind, count(*) AS n, sum(amount) AS total FROM events GROUP BY kind$$,
+  refresh_mode => 'differential');
+CREATE VIEW capture AS
+  SELECT t.relid::regclass AS "table", count(g.oid) AS triggers,
+         bool_and(g.tgisinternal) AS internal, bool_and(g.tgtype & 1 = 0) AS statement_level,
+         min(regexp_replace(replace(encode(g.tgargs, 'escape'), '\000', ''), '^t1:\d+:', 't1:<root>:')) AS payload
+    FROM pg_partition_tree('parts.events') t
+    LEFT JOIN pg_trigger g ON g.tgrelid = t.relid AND g.tgname LIKE 'trickle\_capture\_%'
+   GROUP BY t.relid ORDER BY 1;
+SELECT * FROM capture;
+SELECT count(*) AS row_triggers FROM pg_trigger g JOIN pg_partition_tree('events') t ON t.relid = g.tgrelid
+ WHERE g.tgtype & 1 = 1;
+SELECT 'trickle_changes.changes_' || 'events'::regclass::oid AS events_buffer \gset
+SELECT attname FROM pg_attribute WHERE attrelid = :'events_buffer'::regclass AND attnum > 0 ORDER BY attnum;
+CREATE VIEW per_kind_diff AS
+  SELECT count(*) AS differing FROM (
+    (SELECT kind, n, total FROM per_kind
+     EXCEPT ALL SELECT kind, count(*), sum(amount) FROM events GROUP BY kind)
+    UNION ALL
+    (SELECT kind, count(*), sum(amount) FROM events GROUP BY kind
+     EXCEPT ALL SELECT kind, n, total FROM per_kind)) d;
+
+-- writes through the root (a row moving to another partition is an update),
+-- through the intermediate table and into leaves directly: captured once each
+UPDATE events SET kind = 'b' WHERE id = 1;
+UPDATE events_bc SET id = 150 WHERE id = 2;
+INSERT INTO events_bc_high (id, kind, amount) VALUES (300, 'c', 5);
+INSERT INTO events_a VALUES (3, 'a', 7);
+DELETE FROM events_bc_low WHERE id = 1;
+SELECT __w, count(*) FROM :events_buffer GROUP BY __w ORDER BY __w;
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT * FROM per_kind_diff;
+
+-- a partition created later gets the triggers, and its rows are captured
+CREATE TABLE events_d PARTITION OF events FOR VALUES IN ('d');
+INSERT INTO events_d VALUES (4, 'd', 1);
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT "table", triggers FROM capture WHERE "table" = 'events_d'::regclass;
+
+-- ATTACH of a table with rows: recompute
+CREATE TABLE events_e (id int, kind text, amount int, note text);
+INSERT INTO events_e VALUES (5, 'e', 50);
+ALTER TABLE events ATTACH PARTITION events_e FOR VALUES IN ('e');
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT * FROM per_kind_diff;
+
+-- DETACH: recompute, and the detached table loses its triggers
+ALTER TABLE events DETACH PARTITION events_e;
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT * FROM per_kind_diff;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'events_e'::regclass;
+-- attaching or detaching an empty table, or creating a partition, moves no
+-- rows: nothing to refresh
+DELETE FROM events_e;
+ALTER TABLE events ATTACH PARTITION events_e FOR VALUES IN ('e');
+ALTER TABLE events DETACH PARTITION events_e;
+CREATE TABLE events_f PARTITION OF events FOR VALUES IN ('f');
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+
+-- TRUNCATE of one leaf, MERGE into the root, DROP of a leaf with rows:
+-- recompute
+TRUNCATE events_bc_low;
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+MERGE INTO events e USING (VALUES (150, 'a')) s(id, kind) ON e.id = s.id
+  WHEN MATCHED THEN UPDATE SET kind = s.kind;
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT * FROM per_kind_diff;
+DROP TABLE events_d;
+SELECT action FROM trickle.refresh_stream_table('per_kind');
+SELECT * FROM per_kind_diff;
+
+-- what cannot be captured: a partition named directly, ONLY, a foreign
+-- table joining the tree, a captured table becoming a partition
+SELECT trickle.create_stream_table('leaf_only', $$SELECT id FROM events_a$$,
+  refresh_mode => 'differential');
+SELECT trickle.create_stream_table('leaf_auto', $$SELECT id FROM events_a$$);
+SELECT effective_mode, mode_reason FROM trickle.stream_tables WHERE name = 'leaf_auto'::regclass;
+SELECT trickle.create_stream_table('root_only', $$SELECT id FROM ONLY events$$,
+  refresh_mode => 'differential');
+CREATE TABLE plain (id int, kind text, amount int, note text);
+SELECT trickle.create_stream_table('plain_st', $$SELECT id, amount FROM plain$$,
+  refresh_mode => 'differential');
+ALTER TABLE events ATTACH PARTITION plain FOR VALUES IN ('p');
+CREATE FOREIGN DATA WRAPPER dummy_fdw;
+CREATE SERVER dummy_server FOREIGN DATA WRAPPER dummy_fdw;
+CREATE FOREIGN TABLE events_x PARTITION OF events FOR VALUES IN ('x') SERVER dummy_server;
+
+-- inheritance: children are captured like partitions; INHERIT and NO
+-- INHERIT move rows (recompute); a child that also inherits from a table
+-- outside the tree is refused
+CREATE TABLE base (id int, amount int);
+CREATE TABLE outsider (id int, amount int);
+INSERT INTO base VALUES (1, 1);
+SELECT trickle.create_stream_table('base_st', $$SELECT id, amount FROM base$$,
+  refresh_mode => 'differential');
+CREATE TABLE child (extra text, amount int, id int);
+INSERT INTO child VALUES ('x', 2, 2);
+ALTER TABLE child INHERIT base;
+SELECT action FROM trickle.refresh_stream_table('base_st');
+UPDATE base SET amount = amount * 10;
+INSERT INTO child VALUES ('y', 3, 3);
+SELECT action FROM trickle.refresh_stream_table('base_st');
+SELECT id, amount FROM base_st ORDER BY id;
+ALTER TABLE child INHERIT outsider;
+ALTER TABLE child NO INHERIT base;
+SELECT action FROM trickle.refresh_stream_table('base_st');
+SELECT id, amount FROM base_st ORDER BY id;
+
+-- logical replication targets: the apply worker fires only row triggers, so
+-- differential is refused on them, and a captured table cannot become one
+CREATE TABLE feed (id int, kind text) PARTITION BY LIST (kind);
+CREATE TABLE feed_a PARTITION OF feed FOR VALUES IN ('a');
+CREATE TABLE feed_plain (id int);
+SET client_min_messages = error;
+CREATE PUBLICATION trickle_pub FOR TABLE feed_a, feed_plain;
+SELECT format('dbname=%s user=%s host=%s port=%s', current_database(), current_user,
+              current_setting('unix_socket_directories'), current_setting('port')) AS conninfo \gset
+CREATE SUBSCRIPTION trickle_sub CONNECTION :'conninfo' PUBLICATION trickle_pub
+  WITH (create_slot = false, enabled = false, slot_name = NONE);
+SET client_min_messages = warning;
+SELECT srrelid::regclass FROM pg_subscription_rel ORDER BY 1;
+SELECT trickle.create_stream_table('replicated', $$SELECT id FROM feed_plain$$,
+  refresh_mode => 'differential');
+SELECT trickle.create_stream_table('replicated_tree', $$SELECT kind, count(*) AS n FROM feed GROUP BY kind$$,
+  refresh_mode => 'differential');
+DROP SUBSCRIPTION trickle_sub;
+ALTER PUBLICATION trickle_pub ADD TABLE plain;
+SET client_min_messages = error;
+CREATE SUBSCRIPTION trickle_sub CONNECTION :'conninfo' PUBLICATION trickle_pub
+  WITH (create_slot = false, enabled = false, slot_name = NONE);
+SET client_min_messages = warning;
+DROP PUBLICATION trickle_pub;
+
+-- the last differential consumer gone: every member loses its triggers
+DROP VIEW per_kind_diff;
+SELECT trickle.drop_stream_table('per_kind');
+SELECT "table", triggers FROM capture;
+SELECT count(*) AS buffers FROM pg_class WHERE relname = 'changes_' || 'events'::regclass::oid;
+RESET search_path;
+DROP SCHEMA parts CASCADE;
+DROP SERVER dummy_server;
+DROP FOREIGN DATA WRAPPER dummy_fdw;
