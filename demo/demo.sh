@@ -45,12 +45,12 @@ CREATE EXTENSION trickle;
 -- balance per branch: a GROUP BY over 500,000 accounts
 SELECT trickle.create_stream_table('branch_balance',
   $$SELECT bid, count(*) AS accounts, sum(abalance) AS balance
-      FROM pgbench_accounts GROUP BY bid$$, schedule => '5s');
+      FROM pgbench_accounts GROUP BY bid$$, schedule => '2s');
 -- a join with an aggregate
 SELECT trickle.create_stream_table('teller_activity',
   $$SELECT t.bid, t.tid, count(h.*) AS transactions, coalesce(sum(h.delta), 0) AS volume
       FROM pgbench_tellers t LEFT JOIN pgbench_history h ON h.tid = t.tid
-     GROUP BY t.bid, t.tid$$);
+     GROUP BY t.bid, t.tid$$, schedule => '5s');
 SQL
 echo
 echo "-- stream tables are real relations with the trickle access method:"
@@ -58,22 +58,32 @@ psql_demo -c "SELECT c.oid::regclass AS stream_table, a.amname AS access_method
                 FROM pg_class c JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'trickle'"
 psql_demo -c "SELECT bid, accounts, balance FROM branch_balance ORDER BY bid"
 
-echo "-- pgbench writes to the sources for 5 seconds (2 clients) ..."
-as_user pgbench -n -c 2 -T 5 -h 127.0.0.1 -p "$port" -U postgres demo 2>/dev/null | grep -E 'tps|transactions actually'
+echo "-- the scheduler and its refresh workers (no manual refresh from here on):"
+psql_demo -c "SELECT pid, kind, database, state FROM trickle.workers ORDER BY kind"
 
-echo
-echo "-- before a refresh, the stream table is stale (difference to the live query):"
+echo "-- pgbench writes to the sources for 12 seconds (2 clients); every 2 s we look at"
+echo "   how many branches differ from the live query and when branch_balance was refreshed:"
+as_user pgbench -n -c 2 -T 12 -h 127.0.0.1 -p "$port" -U postgres demo >"$dir.pgbench" 2>&1 &
+bench=$!
+for i in 1 2 3 4 5 6; do
+	sleep 2
+	psql_demo -At -c "SELECT format('t+%ss  branches out of date: %s   last refresh %s ago (%s)',
+	                    $((i * 2)),
+	                    (SELECT count(*) FROM (SELECT bid, sum(abalance) AS balance FROM pgbench_accounts GROUP BY bid
+	                                           EXCEPT SELECT bid, balance FROM branch_balance) d),
+	                    date_trunc('second', now() - last_refresh_at), effective_mode)
+	                    FROM trickle.stream_tables WHERE name = 'branch_balance'::regclass"
+done
+wait "$bench"
+grep -E 'tps' "$dir.pgbench" || true
+echo "-- after the load stops, within one schedule period the stream tables catch up:"
+sleep 6
 psql_demo -c "SELECT count(*) AS branches_out_of_date FROM (
                 SELECT bid, sum(abalance) AS balance FROM pgbench_accounts GROUP BY bid
                 EXCEPT SELECT bid, balance FROM branch_balance) d"
-echo "-- refresh (manual until the scheduler arrives); only changed rows are rewritten:"
-psql_demo -c "SELECT 'branch_balance' AS stream_table, * FROM trickle.refresh_stream_table('branch_balance')
-              UNION ALL
-              SELECT 'teller_activity', * FROM trickle.refresh_stream_table('teller_activity')"
-psql_demo -c "SELECT count(*) AS branches_out_of_date FROM (
-                SELECT bid, sum(abalance) AS balance FROM pgbench_accounts GROUP BY bid
-                EXCEPT SELECT bid, balance FROM branch_balance) d"
-psql_demo -c "SELECT name, refresh_mode, effective_mode, status, is_populated, staleness
+psql_demo -c "SELECT stream_table, action, count(*) AS refreshes, round(avg(extract(epoch FROM finished_at - started_at)) * 1000, 1) AS avg_ms
+                FROM trickle.refresh_history GROUP BY 1, 2 ORDER BY 1, 2"
+psql_demo -c "SELECT name, refresh_mode, effective_mode, status, staleness, next_refresh_at
                 FROM trickle.stream_tables"
 echo "-- only trickle writes to a stream table:"
 psql_demo -c "DELETE FROM branch_balance" 2>&1 || true

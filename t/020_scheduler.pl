@@ -302,6 +302,37 @@ poll("SELECT count(*) FROM trickle.workers WHERE kind = 'scheduler' AND database
 $node->safe_psql('other', 'INSERT INTO t SELECT generate_series(1, 10)');
 poll('SELECT n FROM t_count', '10', 'and its stream tables are refreshed', 'other');
 
+# a database with many busy stream tables does not starve another one:
+# "other" has six stream tables that each take a while, but never gets more
+# than its quota, and "postgres" still gets its refreshes
+$node->safe_psql('other', q{
+	CREATE TABLE one (x int);
+	INSERT INTO one VALUES (1);
+	CREATE FUNCTION public.sluggish(int) RETURNS int LANGUAGE sql IMMUTABLE
+		AS 'SELECT $1 FROM pg_sleep(0.3)';
+});
+for my $i (1 .. 6)
+{
+	$node->safe_psql('other', "SELECT trickle.create_stream_table('busy$i',"
+		. " 'SELECT public.sluggish(x) AS x FROM public.one', schedule => '100ms', refresh_mode => 'full')");
+}
+my $max_busy = 0;
+for my $i (1 .. 10)
+{
+	$node->safe_psql($db, "INSERT INTO src VALUES (" . (7000 + $i) . ", 70, 1)");
+	my $n = $node->safe_psql($db,
+		"SELECT count(*) FROM trickle.workers WHERE kind = 'worker' AND database = 'other'");
+	$max_busy = $n if $n > $max_busy;
+	select(undef, undef, undef, 0.3);
+}
+cmp_ok($max_busy, '<=', 2, 'a busy database stays within its worker quota');
+poll("SELECT n FROM agg WHERE g = 70", '10',
+	'and another database is still refreshed meanwhile');
+for my $i (1 .. 6)
+{
+	$node->safe_psql('other', "SELECT trickle.drop_stream_table('busy$i')");
+}
+
 # ALTER DATABASE ... RENAME, CREATE DATABASE ... TEMPLATE and DROP DATABASE
 # of a database with trickle processes work, without FORCE
 $node->safe_psql($db, 'ALTER DATABASE other RENAME TO other2');
