@@ -62,16 +62,18 @@ echo "-- the scheduler and its refresh workers (no manual refresh from here on):
 psql_demo -c "SELECT pid, kind, database, state FROM trickle.workers ORDER BY kind"
 
 echo "-- pgbench writes to the sources for 12 seconds (2 clients); every 2 s we look at"
-echo "   how many branches differ from the live query and when branch_balance was refreshed:"
+echo "   branch_balance (schedule 2s): how long ago the scheduler last refreshed it, and"
+echo "   how many refreshes it has done (every branch changes between two refreshes):"
 as_user pgbench -n -c 2 -T 12 -h 127.0.0.1 -p "$port" -U postgres demo >"$dir.pgbench" 2>&1 &
 bench=$!
 for i in 1 2 3 4 5 6; do
 	sleep 2
-	psql_demo -At -c "SELECT format('t+%ss  branches out of date: %s   last refresh %s ago (%s)',
+	psql_demo -At -c "SELECT format('t+%ss  last refresh %s ms ago, %s scheduled refreshes so far (%s)',
 	                    $((i * 2)),
-	                    (SELECT count(*) FROM (SELECT bid, sum(abalance) AS balance FROM pgbench_accounts GROUP BY bid
-	                                           EXCEPT SELECT bid, balance FROM branch_balance) d),
-	                    date_trunc('second', now() - last_refresh_at), effective_mode)
+	                    round(extract(epoch FROM clock_timestamp() - last_refresh_at) * 1000),
+	                    (SELECT count(*) FROM trickle.refresh_history
+	                      WHERE stream_table = 'branch_balance'::regclass AND initiated_by = 'SCHEDULER'),
+	                    effective_mode)
 	                    FROM trickle.stream_tables WHERE name = 'branch_balance'::regclass"
 done
 wait "$bench"
