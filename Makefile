@@ -30,6 +30,7 @@ OBJS = \
 	src/ivm/analyze.o \
 	src/ivm/delta.o \
 	src/sched/schedule.o \
+	src/sched/bgw.o \
 	src/sched/notify.o \
 	src/sched/launcher.o \
 	src/sched/scheduler.o \

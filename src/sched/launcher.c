@@ -109,25 +109,13 @@ prune_started(void)
 static void
 start_scheduler(Oid dboid)
 {
-	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	MemoryContext old;
 	Started    *s;
 
 	if (scheduler_alive(dboid))
 		return;
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, "trickle", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "trickle_scheduler_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "trickle scheduler %u", dboid);
-	strlcpy(worker.bgw_type, "trickle scheduler", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(dboid);
-	worker.bgw_notify_pid = MyProcPid;
-
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!trickle_bgw_start("trickle_scheduler_main", "trickle scheduler", dboid, &handle))
 	{
 		ereport(LOG,
 				(errmsg("trickle launcher could not start a scheduler for database %u", dboid),
@@ -208,12 +196,7 @@ trickle_launcher_main(Datum arg)
 	TrickleProc *proc;
 	bool		rescan = true;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	SetConfigOption("application_name", "trickle launcher", PGC_USERSET, PGC_S_SESSION);
-	pgstat_report_appname("trickle launcher");
+	trickle_bgw_init(InvalidOid, "trickle launcher");
 
 	trickle_shared->launcher_procno = MyProc->pgprocno;
 	trickle_shared->launcher_pid = MyProcPid;
@@ -231,8 +214,7 @@ trickle_launcher_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
+			trickle_bgw_reload();
 			check_worker_room();
 		}
 

@@ -27,6 +27,15 @@ extern PGDLLEXPORT void trickle_launcher_main(Datum arg);
 extern PGDLLEXPORT void trickle_scheduler_main(Datum arg);
 extern PGDLLEXPORT void trickle_worker_main(Datum arg);
 
+/* src/sched/bgw.c */
+struct BackgroundWorkerHandle;
+extern bool trickle_bgw_start(const char *function, const char *name, Oid dboid,
+							  struct BackgroundWorkerHandle **handle);
+extern void trickle_bgw_init(Oid dboid, const char *name);
+extern void trickle_bgw_reload(void);
+extern void trickle_bgw_begin(const char *activity);
+extern void trickle_bgw_commit(void);
+
 /* src/sched/launcher.c */
 extern void trickle_launcher_register(void);
 

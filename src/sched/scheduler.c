@@ -185,26 +185,6 @@ due_at(St *st)
  * Catalog (in transactions)
  * --------------------------------------------------------------------- */
 
-static void
-begin_tx(const char *what)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	pgstat_report_activity(STATE_RUNNING, what);
-}
-
-static void
-end_tx(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-}
-
 /* trickle is installed here at a version that has the scheduler */
 static bool
 extension_ready(void)
@@ -273,10 +253,10 @@ reload(TimestampTz now)
 	uint64		i;
 
 	seen_gen = pg_atomic_read_u32(&my_db->catalog_gen);
-	begin_tx("trickle scheduler: loading stream tables");
+	trickle_bgw_begin("trickle scheduler: loading stream tables");
 	if (!extension_ready())
 	{
-		end_tx();
+		trickle_bgw_commit();
 		scheduler_leave(true);
 	}
 	if (SPI_execute("SELECT c.relid::pg_catalog.oid, c.schedule, c.effective_mode, c.status,"
@@ -371,7 +351,7 @@ reload(TimestampTz now)
 		((St *) lfirst(lc))->depth = depth_of(lfirst(lc), 0);
 	list_sort(sts, by_depth);
 	MemoryContextSwitchTo(old);
-	end_tx();
+	trickle_bgw_commit();
 	need_reload = false;
 }
 
@@ -409,10 +389,10 @@ safety_check(TimestampTz now)
 	ListCell   *lc;
 	List	   *checked = NIL;
 
-	begin_tx("trickle scheduler: checking change buffers");
+	trickle_bgw_begin("trickle scheduler: checking change buffers");
 	if (!extension_ready())
 	{
-		end_tx();
+		trickle_bgw_commit();
 		scheduler_leave(true);
 	}
 	foreach(lc, sts)
@@ -437,7 +417,7 @@ safety_check(TimestampTz now)
 				mark_dirty(source, now);
 		}
 	}
-	end_tx();
+	trickle_bgw_commit();
 }
 
 /* ---------------------------------------------------------------------
@@ -588,22 +568,11 @@ ensure_workers(int queued)
 	while (queued > 0 && have < Min(queued, trickle_per_database_worker_quota) &&
 		   (int) pg_atomic_read_u32(&trickle_shared->nworkers) + nstarting < trickle_max_workers)
 	{
-		BackgroundWorker worker;
 		BackgroundWorkerHandle *handle;
 		MemoryContext old;
 
-		memset(&worker, 0, sizeof(worker));
-		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-		worker.bgw_restart_time = BGW_NEVER_RESTART;
-		strlcpy(worker.bgw_library_name, "trickle", BGW_MAXLEN);
-		strlcpy(worker.bgw_function_name, "trickle_worker_main", BGW_MAXLEN);
-		snprintf(worker.bgw_name, BGW_MAXLEN, "trickle worker %u", MyDatabaseId);
-		strlcpy(worker.bgw_type, "trickle worker", BGW_MAXLEN);
-		worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-		worker.bgw_notify_pid = MyProcPid;
 		old = MemoryContextSwitchTo(sched_cxt);
-		if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		if (!trickle_bgw_start("trickle_worker_main", "trickle worker", MyDatabaseId, &handle))
 		{
 			MemoryContextSwitchTo(old);
 			break;				/* no free slot; the next tick tries again */
@@ -640,7 +609,7 @@ fail_orphans(Oid relid)
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 
-	begin_tx("trickle scheduler: closing interrupted refreshes");
+	trickle_bgw_begin("trickle scheduler: closing interrupted refreshes");
 	trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'FAILED',"
 						 " finished_at = pg_catalog.clock_timestamp(),"
 						 " error_message = 'interrupted: the server or the refresh worker stopped during the refresh'"
@@ -650,7 +619,7 @@ fail_orphans(Oid relid)
 		ereport(LOG,
 				(errmsg("trickle scheduler marked " UINT64_FORMAT " interrupted refreshes as FAILED",
 						SPI_processed)));
-	end_tx();
+	trickle_bgw_commit();
 }
 
 static void
@@ -666,17 +635,12 @@ trickle_scheduler_main(Datum arg)
 	Oid			dboid = DatumGetObjectId(arg);
 	bool		ready;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-	SetConfigOption("application_name", "trickle scheduler", PGC_USERSET, PGC_S_SESSION);
-	pgstat_report_appname("trickle scheduler");
+	trickle_bgw_init(dboid, "trickle scheduler");
 
 	/* the launcher's probe: is trickle here? */
-	begin_tx("trickle scheduler: probing");
+	trickle_bgw_begin("trickle scheduler: probing");
 	ready = extension_ready();
-	end_tx();
+	trickle_bgw_commit();
 	if (!ready)
 		proc_exit(0);
 
@@ -706,11 +670,7 @@ trickle_scheduler_main(Datum arg)
 		long		timeout;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		trickle_bgw_reload();
 		now = GetCurrentTimestamp();
 		trickle_proc_set(my_proc, "scheduling", InvalidOid);
 

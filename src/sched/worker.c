@@ -110,24 +110,6 @@ count_me(void)
 	return false;
 }
 
-static void
-begin_tx(void)
-{
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-}
-
-static void
-end_tx(void)
-{
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-}
-
 /* step 1: a RUNNING history row, or 0 when the stream table is gone or not ACTIVE */
 static int64
 start_history(Oid relid)
@@ -136,7 +118,7 @@ start_history(Oid relid)
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	int64		id = 0;
 
-	begin_tx();
+	trickle_bgw_begin("trickle: refresh");
 	trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
 						 " action, status, initiated_by)"
 						 " SELECT relid, pg_catalog.clock_timestamp(), effective_mode,"
@@ -150,7 +132,7 @@ start_history(Oid relid)
 		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										 1, &isnull));
 	}
-	end_tx();
+	trickle_bgw_commit();
 	return id;
 }
 
@@ -160,8 +142,7 @@ run_refresh(Oid relid, int64 history_id)
 {
 	TrickleRefreshResult result;
 
-	begin_tx();
-	pgstat_report_activity(STATE_RUNNING, "trickle: refresh");
+	trickle_bgw_begin("trickle: refresh");
 	trickle_refresh_history_id = history_id;
 	result = trickle_refresh(relid, false, TRICKLE_INITIATED_BY_SCHEDULER);
 	if (result.action == TRICKLE_ACTION_NO_DATA)
@@ -175,8 +156,7 @@ run_refresh(Oid relid, int64 history_id)
 							 " WHERE refresh_id = $1", 1, types, values, NULL);
 	}
 	trickle_refresh_history_id = 0;
-	end_tx();
-	pgstat_report_activity(STATE_IDLE, NULL);
+	trickle_bgw_commit();
 }
 
 /* step 3 */
@@ -193,7 +173,7 @@ record_failure(Oid relid, int64 history_id, const char *message)
 	values[2] = Int32GetDatum(trickle_max_consecutive_errors);
 	values[3] = ObjectIdGetDatum(relid);
 
-	begin_tx();
+	trickle_bgw_begin("trickle: refresh");
 	trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'FAILED',"
 						 " finished_at = pg_catalog.clock_timestamp(), error_message = $2"
 						 " WHERE refresh_id = $1", 2, types, values, NULL);
@@ -225,7 +205,7 @@ record_failure(Oid relid, int64 history_id, const char *message)
 				(errmsg("scheduled refresh of stream table \"%s\" failed: %s",
 						get_rel_name(relid), message),
 				 errdetail("It is retried with back-off; repeated failures are not logged again.")));
-	end_tx();
+	trickle_bgw_commit();
 }
 
 static void
@@ -301,12 +281,7 @@ trickle_worker_main(Datum arg)
 	TimestampTz idle_since;
 	MemoryContext job_cxt;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, die);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
-	SetConfigOption("application_name", "trickle worker", PGC_USERSET, PGC_S_SESSION);
-	pgstat_report_appname("trickle worker");
+	trickle_bgw_init(dboid, "trickle worker");
 
 	my_db = trickle_db_find(dboid);
 	if (my_db == NULL)
@@ -325,11 +300,7 @@ trickle_worker_main(Datum arg)
 		int			slot;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		trickle_bgw_reload();
 		if (my_db->stopping || my_db->dboid != MyDatabaseId)
 			proc_exit(0);
 
