@@ -452,9 +452,18 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 		if (agg->rederive)
 			appendStringInfoString(&sql, " OR true");
 		else if (agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX)
-			appendStringInfo(&sql, " OR (j.__trickle_ddel_%d IS NOT NULL AND j.%s IS NOT NULL"
-							 " AND j.__trickle_ddel_%d %s j.%s)", j, q(vis), j,
-							 agg->kind == TRICKLE_AGG_MIN ? "<=" : ">=", q(vis));
+		{
+			/*
+			 * The extreme may be gone when a deleted value reaches the stored
+			 * one, or one inserted in the same delta (a row inserted and then
+			 * updated or deleted before this refresh).
+			 */
+			const char *op = agg->kind == TRICKLE_AGG_MIN ? "<=" : ">=";
+
+			appendStringInfo(&sql, " OR COALESCE(j.__trickle_ddel_%d %s j.%s"
+							 " OR j.__trickle_ddel_%d %s j.__trickle_dins_%d, false)",
+							 j, op, q(vis), j, op, j);
+		}
 		j++;
 	}
 	appendStringInfoString(&sql, ") AS __trickle_rd FROM j), ");

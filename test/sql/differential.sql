@@ -240,3 +240,23 @@ RESET search_path;
 DROP SCHEMA parts CASCADE;
 DROP SERVER dummy_server;
 DROP FOREIGN DATA WRAPPER dummy_fdw;
+
+-- MIN/MAX of a group whose extreme was inserted and then updated or deleted
+-- before the refresh: the extreme is re-derived, not taken from the insert
+CREATE TABLE mm_src (id int, g int, v int);
+SELECT trickle.create_stream_table('mm_st',
+	'SELECT g, min(v) AS mn, max(v) AS mx FROM mm_src GROUP BY g', refresh_mode => 'differential');
+BEGIN;
+INSERT INTO mm_src VALUES (2, 5, 32);
+UPDATE mm_src SET v = 48 WHERE id = 2;
+COMMIT;
+SELECT action FROM trickle.refresh_stream_table('mm_st');
+SELECT g, mn, mx FROM mm_st;
+BEGIN;
+INSERT INTO mm_src VALUES (3, 5, 10), (4, 5, 60), (5, 6, 1);
+DELETE FROM mm_src WHERE id IN (3, 4, 5);
+COMMIT;
+SELECT action FROM trickle.refresh_stream_table('mm_st');
+SELECT g, mn, mx FROM mm_st ORDER BY g;
+SELECT trickle.drop_stream_table('mm_st');
+DROP TABLE mm_src;
