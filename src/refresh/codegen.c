@@ -361,153 +361,80 @@ append_key_match(StringInfo sql, TrickleIvmPlan *plan, const char *prefix)
 	append_key_row(sql, plan, prefix);
 }
 
-/*
- * ValueRefs: how the expressions of a group's new state name their inputs.
- * The general form (aggregate_apply) reads everything from the row "n",
- * which carries the stored row joined in beforehand and the new counts
- * computed once.  The direct form (direct_apply) is written inside the
- * MERGE: deltas come from the source row "f", the stored values from the
- * target row "o" (WHEN MATCHED) or are NULL (WHEN NOT MATCHED), and the new
- * counts are spelled out where they are used.
- */
-typedef struct ValueRefs
-{
-	bool		direct;			/* the direct form */
-	bool		matched;		/* direct: a stored row exists */
-	List	   *stored;			/* direct: TrickleColumn of the stored columns */
-} ValueRefs;
-
-static const ValueRefs general_refs = {false, false, NIL};
-
-/* the stored value of column name before the refresh */
+/* "COALESCE(n.<old>, 0) + COALESCE(n.<delta>, 0)" */
 static char *
-ref_old(const ValueRefs *refs, const char *name)
+added(const char *old, const char *delta)
 {
-	ListCell   *lc;
-
-	if (!refs->direct)
-		return psprintf("n.%s", q(name));
-	if (refs->matched)
-		return psprintf("o.%s", q(name));
-	foreach(lc, refs->stored)
-	{
-		TrickleColumn *col = lfirst(lc);
-
-		if (strcmp(col->name, name) == 0)
-			return psprintf("NULL::%s", type_name(col->type, col->typmod));
-	}
-	elog(ERROR, "unknown stored column %s", name);
-}
-
-/*
- * the per-group delta column of the MERGE's source named fmt, formatted with
- * aggregate number j (j < 0: fmt is the name itself)
- */
-static char *
-ref_delta(const ValueRefs *refs, const char *fmt, int j)
-{
-	return psprintf("%s.%s", refs->direct ? "f" : "n", j < 0 ? fmt : psprintf(fmt, j));
-}
-
-/* "COALESCE(<old>, 0) + COALESCE(<delta>, 0)" */
-static char *
-added(const ValueRefs *refs, const char *old, const char *delta_fmt, int j)
-{
-	return psprintf("(COALESCE(%s, 0) + COALESCE(%s, 0))", ref_old(refs, old),
-					ref_delta(refs, delta_fmt, j));
-}
-
-/* the group's new row count */
-static char *
-ref_ncount(const ValueRefs *refs)
-{
-	if (!refs->direct)
-		return pstrdup("n.__trickle_ncount");
-	return added(refs, trickle_ivm_hidden_name("count", -1), "__trickle_dcount", -1);
-}
-
-/* the group's new count of non-NULL arguments of aggregate j */
-static char *
-ref_nnn(const ValueRefs *refs, int j)
-{
-	if (!refs->direct)
-		return psprintf("n.__trickle_nnn_%d", j);
-	return added(refs, trickle_ivm_hidden_name("nn", j), "__trickle_dnn_%d", j);
+	return psprintf("(COALESCE(n.%s, 0) + COALESCE(n.%s, 0))", q(old), delta);
 }
 
 /* new sum from old and the positive and negative parts of the delta */
 static char *
-new_sum(const ValueRefs *refs, const char *old, int j)
+new_sum(const char *old, int j)
 {
-	return psprintf("CASE WHEN %s = 0 THEN NULL ELSE"
-					" COALESCE(%s, 0) + COALESCE(%s, 0) - COALESCE(%s, 0) END",
-					ref_nnn(refs, j), ref_old(refs, old),
-					ref_delta(refs, "__trickle_dpos_%d", j),
-					ref_delta(refs, "__trickle_dneg_%d", j));
+	return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE"
+					" COALESCE(n.%s, 0) + COALESCE(n.__trickle_dpos_%d, 0)"
+					" - COALESCE(n.__trickle_dneg_%d, 0) END", j, q(old), j, j);
 }
 
 /* the new value of visible aggregate column agg (j-th aggregate) */
 static char *
-agg_value(const ValueRefs *refs, TrickleIvmAgg *agg, int j, const char *vis)
+agg_value(TrickleIvmAgg *agg, int j, const char *vis)
 {
 	switch (agg->kind)
 	{
 		case TRICKLE_AGG_COUNT_STAR:
-			return ref_ncount(refs);
+			return pstrdup("n.__trickle_ncount");
 		case TRICKLE_AGG_COUNT:
-			return added(refs, vis, "__trickle_dnn_%d", j);
+			return added(vis, psprintf("__trickle_dnn_%d", j));
 		case TRICKLE_AGG_SUM:
 			if (agg->rederive)
 				break;
-			return new_sum(refs, vis, j);
+			return new_sum(vis, j);
 		case TRICKLE_AGG_AVG:
 			if (agg->rederive)
 				break;
-			return psprintf("(%s)::pg_catalog.numeric / NULLIF(%s, 0)::pg_catalog.numeric",
-							new_sum(refs, trickle_ivm_hidden_name("sum", j), j),
-							ref_nnn(refs, j));
+			return psprintf("(%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric",
+							new_sum(trickle_ivm_hidden_name("sum", j), j), j);
 		case TRICKLE_AGG_MIN:
 		case TRICKLE_AGG_MAX:
-			Assert(!refs->direct);
 			return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d"
 							" WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s(n.%s, n.__trickle_dins_%d) END",
 							j, j, agg->kind == TRICKLE_AGG_MIN ? "LEAST" : "GREATEST", q(vis), j);
 		case TRICKLE_AGG_BOOL_AND:
-			return psprintf("CASE WHEN %s = 0 THEN NULL ELSE %s = 0 END", ref_nnn(refs, j),
-							added(refs, trickle_ivm_hidden_name("nf", j), "__trickle_dnf_%d", j));
+			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s = 0 END", j,
+							added(trickle_ivm_hidden_name("nf", j), psprintf("__trickle_dnf_%d", j)));
 		case TRICKLE_AGG_BOOL_OR:
-			return psprintf("CASE WHEN %s = 0 THEN NULL ELSE %s > 0 END", ref_nnn(refs, j),
-							added(refs, trickle_ivm_hidden_name("nt", j), "__trickle_dnt_%d", j));
+			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s > 0 END", j,
+							added(trickle_ivm_hidden_name("nt", j), psprintf("__trickle_dnt_%d", j)));
 	}
-	Assert(!refs->direct);
 	return psprintf("rd.__trickle_r_%d", j);
 }
 
 /* the new value of hidden column name */
 static char *
-hidden_value(const ValueRefs *refs, TrickleIvmPlan *plan, const char *name)
+hidden_value(TrickleIvmPlan *plan, const char *name)
 {
 	ListCell   *lc;
 	int			j = 0;
 
 	if (strcmp(name, trickle_ivm_hidden_name("count", -1)) == 0)
-		return ref_ncount(refs);
+		return pstrdup("n.__trickle_ncount");
 	foreach(lc, plan->keys)
 	{
 		if (strcmp(name, ((TrickleIvmKey *) lfirst(lc))->stored) == 0)
-			return psprintf("%s.__trickle_k%d", refs->direct ? "f" : "n",
-							foreach_current_index(lc));
+			return psprintf("n.__trickle_k%d", foreach_current_index(lc));
 	}
 	foreach(lc, plan->aggs)
 	{
 		if (strcmp(name, trickle_ivm_hidden_name("nn", j)) == 0)
-			return ref_nnn(refs, j);
+			return psprintf("n.__trickle_nnn_%d", j);
 		if (strcmp(name, trickle_ivm_hidden_name("sum", j)) == 0)
-			return new_sum(refs, name, j);
+			return new_sum(name, j);
 		if (strcmp(name, trickle_ivm_hidden_name("nf", j)) == 0)
-			return added(refs, name, "__trickle_dnf_%d", j);
+			return added(name, psprintf("__trickle_dnf_%d", j));
 		if (strcmp(name, trickle_ivm_hidden_name("nt", j)) == 0)
-			return added(refs, name, "__trickle_dnt_%d", j);
+			return added(name, psprintf("__trickle_dnt_%d", j));
 		j++;
 	}
 	elog(ERROR, "unknown hidden column %s", name);
@@ -515,7 +442,7 @@ hidden_value(const ValueRefs *refs, TrickleIvmPlan *plan, const char *name)
 
 /* the new value of the i-th stored column, cast to its type */
 static char *
-stored_value(const ValueRefs *refs, TrickleIvmPlan *plan, TrickleColumn *col, int i)
+stored_value(TrickleIvmPlan *plan, TrickleColumn *col, int i)
 {
 	char	   *value = NULL;
 	ListCell   *lc;
@@ -524,105 +451,17 @@ stored_value(const ValueRefs *refs, TrickleIvmPlan *plan, TrickleColumn *col, in
 	foreach(lc, plan->keys)
 	{
 		if (((TrickleIvmKey *) lfirst(lc))->column == i)
-			value = psprintf("%s.__trickle_k%d", refs->direct ? "f" : "n",
-							 foreach_current_index(lc));
+			value = psprintf("n.__trickle_k%d", foreach_current_index(lc));
 	}
 	foreach(lc, plan->aggs)
 	{
 		if (((TrickleIvmAgg *) lfirst(lc))->column == i)
-			value = agg_value(refs, lfirst(lc), j, col->name);
+			value = agg_value(lfirst(lc), j, col->name);
 		j++;
 	}
 	if (value == NULL)
-		value = hidden_value(refs, plan, col->name);
+		value = hidden_value(plan, col->name);
 	return psprintf("(%s)::%s", value, type_name(col->type, col->typmod));
-}
-
-/*
- * direct_apply: the MERGE of an aggregate stream table none of whose
- * aggregates may need recomputing from the sources (every new state follows
- * from the stored state and the delta alone).  The MERGE's source is the
- * per-group deltas, each with the physical address (ctid) of its stored
- * group found by one index probe (class range and key), and the MERGE joins
- * the target by that address (a TID scan, no second index descent).  Every
- * new value is computed in the actions from the target row itself, so the
- * stored state is read once, where it is written.
- *
- * The address is valid for the whole statement: it is read with the
- * statement's snapshot, and no one else writes the stream table while the
- * refresh holds its ExclusiveLock (which also conflicts with row locks).
- *
- * A group without a stored row gets the next free ordinals of its class:
- * the highest stored one plus its rank among the delta's groups of the class
- * (__trickle_rn), since the MERGE does not see its own insertions.
- */
-static char *
-direct_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 mask)
-{
-	StringInfoData sql;
-	List	   *stored = list_concat_copy(columns, plan->hidden);
-	int			nkeys = list_length(plan->keys);
-	ValueRefs	refs = {true, true, stored};
-	ListCell   *lc;
-	int			i;
-
-	initStringInfo(&sql);
-	append_group_deltas(&sql, plan, mask);
-	appendStringInfoString(&sql, "h AS (SELECT d.*, trickle._row_id_class(trickle._row_hash(ROW(");
-	append_list(&sql, "d.", "__trickle_k%d", nkeys);
-	appendStringInfoString(&sql, ")), 0) AS __trickle_lo FROM d) ");
-
-	/*
-	 * The probe tries the class's first ordinal by equality first: a group
-	 * is almost always alone in its class, and an equality probe is planned
-	 * as a plain index scan whatever the statistics say (a range of unknown
-	 * bounds is often planned as a bitmap scan, several times dearer).  Only
-	 * when that row is missing or holds another key is the whole class
-	 * scanned; LIMIT 1 stops at the first branch that finds it.
-	 */
-	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING (SELECT h.*, x.ctid AS __trickle_octid,"
-					 " pg_catalog.row_number() OVER (PARTITION BY h.__trickle_lo) AS __trickle_rn"
-					 " FROM h LEFT JOIN LATERAL (SELECT p.ctid FROM ((SELECT o.ctid FROM ONLY %s o"
-					 " WHERE o.%s = h.__trickle_lo + 1 AND ", target, target, TRICKLE_ROW_ID);
-	append_key_match(&sql, plan, "h.");
-	appendStringInfo(&sql, ") UNION ALL (SELECT o.ctid FROM ONLY %s o WHERE ", target);
-	append_class_range(&sql, "h.__trickle_lo");
-	appendStringInfoString(&sql, " AND ");
-	append_key_match(&sql, plan, "h.");
-	appendStringInfoString(&sql, ")) p LIMIT 1) x ON true) f ON o.ctid = f.__trickle_octid");
-
-	if (!plan->global)
-		appendStringInfo(&sql, " WHEN MATCHED AND %s = 0 AND trickle._tally(%d) THEN DELETE",
-						 ref_ncount(&refs), TRICKLE_TALLY_DELETED);
-
-	/* rewrite a stored row only when its binary image changes */
-	appendStringInfoString(&sql, " WHEN MATCHED AND NOT ROW(");
-	append_names(&sql, "o.", stored);
-	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(");
-	i = 0;
-	foreach(lc, stored)
-		appendStringInfo(&sql, "%s%s", i ? ", " : "", stored_value(&refs, plan, lfirst(lc), i)), i++;
-	appendStringInfo(&sql, ")::pg_catalog.record AND trickle._tally(%d) THEN UPDATE SET ",
-					 TRICKLE_TALLY_UPDATED);
-	i = 0;
-	foreach(lc, stored)
-		appendStringInfo(&sql, "%s%s = %s", i ? ", " : "", q(((TrickleColumn *) lfirst(lc))->name),
-						 stored_value(&refs, plan, lfirst(lc), i)), i++;
-
-	refs.matched = false;
-	appendStringInfo(&sql, " WHEN NOT MATCHED%s AND trickle._tally(%d) THEN INSERT (",
-					 plan->global ? "" : psprintf(" AND %s > 0", ref_ncount(&refs)),
-					 TRICKLE_TALLY_INSERTED);
-	append_names(&sql, "", stored);
-	appendStringInfo(&sql, ", %s) VALUES (", TRICKLE_ROW_ID);
-	i = 0;
-	foreach(lc, stored)
-		appendStringInfo(&sql, "%s, ", stored_value(&refs, plan, lfirst(lc), i)), i++;
-	appendStringInfo(&sql, "trickle._row_id_class(f.__trickle_lo, COALESCE((SELECT pg_catalog.max(o.%s)"
-					 " FROM ONLY %s o WHERE ", TRICKLE_ROW_ID, target);
-	append_class_range(&sql, "f.__trickle_lo");
-	appendStringInfoString(&sql, ") - f.__trickle_lo, 0) + f.__trickle_rn))");
-	return sql.data;
 }
 
 /*
@@ -641,24 +480,39 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 
 	foreach(lc, plan->aggs)
 		may_rederive |= agg_may_rederive(lfirst(lc));
-	if (!may_rederive)
-		return direct_apply(plan, target, columns, mask);
 
 	initStringInfo(&sql);
 	append_group_deltas(&sql, plan, mask);
 
-	/* j: with the stored row of each group, if any */
+	/*
+	 * j: with the stored row of each group, if any, and its address.  The
+	 * probe tries the class's first ordinal by equality first: a group is
+	 * almost always alone in its class, and an equality probe is planned as
+	 * a plain index scan whatever the statistics say (a range with unknown
+	 * bounds is often planned as a bitmap scan, several times dearer).  Only
+	 * when that row is missing or holds another key is the whole class
+	 * scanned; LIMIT 1 stops at the first branch that finds the group (a
+	 * group has at most one stored row).
+	 */
 	appendStringInfoString(&sql, "h AS (SELECT d.*, trickle._row_id_class(trickle._row_hash(ROW(");
 	append_list(&sql, "d.", "__trickle_k%d", nkeys);
 	appendStringInfoString(&sql, ")), 0) AS __trickle_lo FROM d), ");
-	appendStringInfo(&sql, "j AS (SELECT h.*, x.* FROM h LEFT JOIN LATERAL (SELECT o.%s AS __trickle_orid, ",
-					 TRICKLE_ROW_ID);
-	append_names(&sql, "o.", stored);
-	appendStringInfo(&sql, " FROM ONLY %s o WHERE ", target);
-	append_class_range(&sql, "h.__trickle_lo");
-	appendStringInfoString(&sql, " AND ");
-	append_key_match(&sql, plan, "h.");
-	appendStringInfo(&sql, " ORDER BY o.%s LIMIT 1) x ON true), ", TRICKLE_ROW_ID);
+	appendStringInfoString(&sql, "j AS (SELECT h.*, x.* FROM h LEFT JOIN LATERAL (SELECT p.* FROM (");
+	for (i = 0; i < 2; i++)
+	{
+		appendStringInfo(&sql, "%s(SELECT o.ctid AS __trickle_octid, o.%s AS __trickle_orid, ",
+						 i ? " UNION ALL " : "", TRICKLE_ROW_ID);
+		append_names(&sql, "o.", stored);
+		appendStringInfo(&sql, " FROM ONLY %s o WHERE ", target);
+		if (i == 0)
+			appendStringInfo(&sql, "o.%s = h.__trickle_lo + 1", TRICKLE_ROW_ID);
+		else
+			append_class_range(&sql, "h.__trickle_lo");
+		appendStringInfoString(&sql, " AND ");
+		append_key_match(&sql, plan, "h.");
+		appendStringInfoChar(&sql, ')');
+	}
+	appendStringInfoString(&sql, ") p LIMIT 1) x ON true), ");
 
 	/* n: new counts, and whether the group must be recomputed */
 	appendStringInfoString(&sql, "n AS (SELECT j.*, COALESCE(j.__trickle_count, 0)"
@@ -721,14 +575,14 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	}
 
 	/* f: the new stored rows */
-	appendStringInfoString(&sql, "f AS (SELECT COALESCE(n.__trickle_orid, ");
+	appendStringInfoString(&sql, "f AS (SELECT n.__trickle_octid, COALESCE(n.__trickle_orid, ");
 	append_new_row_id(&sql, target, "n.__trickle_lo");
 	appendStringInfoString(&sql, ") AS __trickle_rid, n.__trickle_ncount");
 	i = 0;
 	foreach(lc, stored)
 	{
 		appendStringInfo(&sql, ", %s AS __trickle_v%d",
-						 stored_value(&general_refs, plan, lfirst(lc), i), i);
+						 stored_value(plan, lfirst(lc), i), i);
 		i++;
 	}
 	appendStringInfoString(&sql, " FROM n");
@@ -744,7 +598,15 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	appendStringInfoString(&sql, ") ");
 
 	/* the MERGE */
-	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.%s = f.__trickle_rid", target, TRICKLE_ROW_ID);
+	/*
+	 * The MERGE finds each stored row by the address the probe read it at
+	 * (a TID scan), not by its identity, which would be a second index
+	 * descent or a hash join over the whole stream table.  The address is
+	 * valid for the whole statement: it was read with the statement's
+	 * snapshot, and nobody else writes the stream table while the refresh
+	 * holds its ExclusiveLock (which also conflicts with row locks).
+	 */
+	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.ctid = f.__trickle_octid", target);
 	if (!plan->global)
 		appendStringInfo(&sql, " WHEN MATCHED AND f.__trickle_ncount = 0 AND trickle._tally(%d) THEN DELETE",
 						 TRICKLE_TALLY_DELETED);

@@ -63,6 +63,8 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "api/api.h"
 #include "cdc/cdc.h"
@@ -131,6 +133,28 @@ typedef struct Frontier
 	uint64		read_from;		/* lowest xid the refresh read from (0: all) */
 } Frontier;
 
+/*
+ * catalog_write: run the kept catalog-writing statement of kind as the
+ * extension owner (as trickle_catalog_exec does), values as parameters.
+ */
+static void
+catalog_write(TrickleKept kind, const char *sql, int nargs, Oid *argtypes,
+			  Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, InvalidOid, sql, nargs, argtypes);
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc < 0)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+}
+
 static void
 record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
@@ -145,10 +169,11 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 	values[3] = Int64GetDatum(result->rows_inserted);
 	values[4] = Int64GetDatum(result->rows_deleted);
 	values[5] = CStringGetTextDatum(initiator_names[initiator]);
-	trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
-						 " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
-						 " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
-						 6, types, values, NULL);
+	catalog_write(TRICKLE_KEPT_HISTORY,
+				  "INSERT INTO trickle.refresh_history (stream_table, started_at,"
+				  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
+				  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
+				  6, types, values, NULL);
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
@@ -164,13 +189,14 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 	else
 		nulls[4] = 'n';
 	values[5] = Int64GetDatum(frontier->ord);
-	trickle_catalog_exec("UPDATE trickle.catalog SET is_populated = true,"
-						 " last_refresh_at = $2, consecutive_errors = 0,"
-						 " frontier_sysid = $3, frontier_relid = $1,"
-						 " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
-						 " frontier_ord = $6"
-						 " WHERE relid = $1",
-						 6, types, values, nulls);
+	catalog_write(TRICKLE_KEPT_FRONTIER_UPDATE,
+				  "UPDATE trickle.catalog SET is_populated = true,"
+				  " last_refresh_at = $2, consecutive_errors = 0,"
+				  " frontier_sysid = $3, frontier_relid = $1,"
+				  " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
+				  " frontier_ord = $6"
+				  " WHERE relid = $1",
+				  6, types, values, nulls);
 }
 
 /* the sources recorded for relid */
@@ -206,19 +232,88 @@ refresh_error_callback(void *arg)
 	errcontext("refresh of stream table \"%s\"", (const char *) arg);
 }
 
-/* runs one read-only query with snapshot and the delta parameters */
-static void
-run_read(const char *sql, Snapshot snapshot, Datum *values, const char *nulls)
+/*
+ * Kept statements.  The small statements of every refresh (reading the
+ * frontiers, looking for changes, recording the refresh, deleting consumed
+ * buffer rows) are prepared once per backend and kept: parsing and planning
+ * them cost more than running them.  They are keyed by what they are for
+ * and the relation they name; the SQL is kept too and compared, so a
+ * statement whose text changes is prepared again.  The plan cache replans
+ * a kept statement when a relation it uses changes, and a relation dropped
+ * and created again under the same name is simply found again by name.
+ */
+typedef struct KeptKey
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS,
-								   (Oid *) trickle_delta_param_types);
+	TrickleKept kind;
+	Oid			relid;
+} KeptKey;
 
+typedef struct KeptEntry
+{
+	KeptKey		key;
+	char	   *sql;			/* in TopMemoryContext */
+	SPIPlanPtr	plan;
+} KeptEntry;
+
+static HTAB *kept_statements = NULL;
+
+/*
+ * trickle_refresh_kept_plan: the kept plan of sql, the statement of kind
+ * for relid, with nargs parameters of argtypes.  Needs SPI.
+ */
+SPIPlanPtr
+trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
+						  int nargs, const Oid *argtypes)
+{
+	KeptKey		key;
+	KeptEntry  *entry;
+	bool		found;
+	SPIPlanPtr	plan;
+
+	if (kept_statements == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(KeptKey);
+		ctl.entrysize = sizeof(KeptEntry);
+		kept_statements = hash_create("trickle kept statements", 64, &ctl,
+									  HASH_ELEM | HASH_BLOBS);
+	}
+	memset(&key, 0, sizeof(key));
+	key.kind = kind;
+	key.relid = relid;
+	entry = hash_search(kept_statements, &key, HASH_FIND, &found);
+	if (found && strcmp(entry->sql, sql) == 0)
+		return entry->plan;
+	if (found)
+	{
+		SPI_freeplan(entry->plan);
+		pfree(entry->sql);
+		hash_search(kept_statements, &key, HASH_REMOVE, NULL);
+	}
+
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the plan of \"%s\"", sql);
+	entry = hash_search(kept_statements, &key, HASH_ENTER, &found);
+	entry->plan = plan;
+	entry->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	return plan;
+}
+
+/* runs one read-only kept statement with snapshot and the delta parameters */
+static void
+run_read(TrickleKept kind, Oid relid, const char *sql, Snapshot snapshot,
+		 Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, relid, sql, TRICKLE_DELTA_NPARAMS,
+												 trickle_delta_param_types);
+
 	if (SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
 							 true, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
-	SPI_freeplan(plan);
 }
 
 static bool
@@ -252,7 +347,8 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 		values[4] = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(st->frontier));
 		none[4] = ' ';
 	}
-	run_read("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
+	run_read(TRICKLE_KEPT_FRONTIERS, InvalidOid,
+			 "SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
 			 " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()),"
 			 " pg_catalog.pg_snapshot_xmin($5)", snapshot, values, none);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -296,7 +392,8 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 		Oid			source = lfirst_oid(lc);
 		char	   *changes = trickle_delta_changes_sql(source, "b");
 
-		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
+		run_read(TRICKLE_KEPT_SCAN_CHANGES, source,
+				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
 						  " EXISTS (SELECT FROM %s AND b.__w = 0)",
 						  changes, changes),
 				 snapshot, params, nulls);
