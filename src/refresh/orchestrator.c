@@ -334,10 +334,11 @@ static char *
 read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, char *nulls)
 {
 	Datum		values[TRICKLE_DELTA_NPARAMS] = {0};
-	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnn";
+	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnnn";
 	FullTransactionId own = GetTopFullTransactionIdIfAny();
 	uint64		lo;
 	uint64		hi;
+	uint64		unread;
 	bool		isnull;
 	char	   *text;
 
@@ -350,7 +351,8 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 	run_read(TRICKLE_KEPT_FRONTIERS, InvalidOid,
 			 "SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
 			 " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()),"
-			 " pg_catalog.pg_snapshot_xmin($5)", snapshot, values, none);
+			 " pg_catalog.pg_snapshot_xmin($5), pg_catalog.pg_snapshot_xmax($5)",
+			 snapshot, values, none);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	hi = U64FromFullTransactionId(DatumGetFullTransactionId(
 				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
@@ -358,10 +360,24 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
 	if (isnull)
 		lo = hi;
+	unread = U64FromFullTransactionId(DatumGetFullTransactionId(
+				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)));
+	if (isnull)
+		unread = hi;
 	if (st->frontier_xid != 0 && st->frontier_xid < lo)
 		lo = st->frontier_xid;
 	if (FullTransactionIdIsValid(own) && U64FromFullTransactionId(own) >= hi)
 		hi = U64FromFullTransactionId(own) + 1;
+
+	/*
+	 * $6: every xid from here on is unread.  An xid at or above the
+	 * frontier's xmax was not visible to it, so its changes are unread
+	 * unless it is the frontier's own transaction, whose changes up to
+	 * frontier_ord were read; that transaction can be at or above xmax (it
+	 * was still running), and then the shortcut starts just above it.
+	 */
+	if (st->frontier_xid != 0 && st->frontier_xid >= unread)
+		unread = st->frontier_xid + 1;
 
 	params[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(lo));
 	params[1] = FullTransactionIdGetDatum(FullTransactionIdFromU64(hi));
@@ -372,6 +388,7 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 	params[3] = Int64GetDatum(st->frontier_ord);
 	params[4] = values[4];
 	nulls[4] = none[4];
+	params[5] = FullTransactionIdGetDatum(FullTransactionIdFromU64(unread));
 	return text;
 }
 
