@@ -760,8 +760,8 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 	ApplyCacheEntry *entry;
 	ApplySql   *apply;
 	MemoryContext old;
-	TrickleIvmPlan *plan;
-	List	   *columns;
+	TrickleIvmPlan *plan = NULL;
+	List	   *columns = NIL;
 	bool		found;
 	ListCell   *lc;
 	char	   *sql;
@@ -822,7 +822,9 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 	}
 	if (apply == NULL)
 	{
-		plan = trickle_codegen_plan(relid, definition, &columns);
+		/* a cold backend analysed the definition just above already */
+		if (plan == NULL)
+			plan = trickle_codegen_plan(relid, definition, &columns);
 		sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
 			plain_apply(plan, target, columns, mask);
 		old = MemoryContextSwitchTo(entry->context);
