@@ -29,9 +29,11 @@
  * ("rederived").  A group whose row count drops to 0 is deleted, except the
  * one row of an aggregate without GROUP BY.
  *
- * Either way the result is one MERGE keyed on __trickle_row_id.  PostgreSQL
- * 15's MERGE reports a single row count, so each action's WHEN condition
- * ends in trickle._tally(action), which counts the rows that reach it.
+ * Either way the result is one MERGE.  A plain query's is keyed on
+ * __trickle_row_id; an aggregate's on the ctid at which the group's stored
+ * row was found (see aggregate_apply).  PostgreSQL 15's MERGE reports a
+ * single row count, so each action's WHEN condition ends in
+ * trickle._tally(action), which counts the rows that reach it.
  *
  * The SQL depends on which sources changed (terms of unchanged sources are
  * left out), so it is cached per stream table and set of changed scans,
