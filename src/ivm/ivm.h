@@ -99,9 +99,10 @@ extern char *trickle_ivm_hidden_name(const char *what, int agg);
  * for visible columns (plain queries), or __trickle_k<n> for keys and
  * __trickle_a<n> for aggregate arguments, then __trickle_w.  Parameters:
  * $1 and $2 bound the buffer's __xid range, $3 and $4 the frontier's own
- * transaction and change number, $5 the frontier snapshot.
+ * transaction and change number, $5 the frontier snapshot, $6 an xid from
+ * which on every change is unread (see trickle_delta_changes_sql).
  */
-#define TRICKLE_DELTA_NPARAMS 5
+#define TRICKLE_DELTA_NPARAMS 6
 extern const Oid trickle_delta_param_types[TRICKLE_DELTA_NPARAMS];
 extern char *trickle_delta_term(TrickleIvmPlan *plan, int scan);
 extern char *trickle_delta_changes_sql(Oid relid, const char *alias);

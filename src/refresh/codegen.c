@@ -29,9 +29,11 @@
  * ("rederived").  A group whose row count drops to 0 is deleted, except the
  * one row of an aggregate without GROUP BY.
  *
- * Either way the result is one MERGE keyed on __trickle_row_id.  PostgreSQL
- * 15's MERGE reports a single row count, so each action's WHEN condition
- * ends in trickle._tally(action), which counts the rows that reach it.
+ * Either way the result is one MERGE.  A plain query's is keyed on
+ * __trickle_row_id; an aggregate's on the ctid at which the group's stored
+ * row was found (see aggregate_apply).  PostgreSQL 15's MERGE reports a
+ * single row count, so each action's WHEN condition ends in
+ * trickle._tally(action), which counts the rows that reach it.
  *
  * The SQL depends on which sources changed (terms of unchanged sources are
  * left out), so it is cached per stream table and set of changed scans,
@@ -263,40 +265,102 @@ agg_sql_name(TrickleIvmAgg *agg)
 	}
 }
 
+/*
+ * agg_arg: the term column holding aggregate j's argument.  Aggregates over
+ * equal arguments (sum(v) and avg(v)) read the first one's column, so that
+ * their delta aggregates are identical calls, which the executor computes
+ * once.
+ */
+static int
+agg_arg(TrickleIvmPlan *plan, int j)
+{
+	TrickleIvmAgg *agg = list_nth(plan->aggs, j);
+	int			k;
+
+	for (k = 0; k < j; k++)
+	{
+		TrickleIvmAgg *other = list_nth(plan->aggs, k);
+
+		if (other->arg && equal(other->arg, agg->arg))
+			return k;
+	}
+	return j;
+}
+
 /* the per-group deltas of aggregate j, from the terms aliased t */
 static void
-append_agg_deltas(StringInfo buf, TrickleIvmAgg *agg, int j)
+append_agg_deltas(StringInfo buf, TrickleIvmPlan *plan, int j)
 {
+	TrickleIvmAgg *agg = list_nth(plan->aggs, j);
+	int			a = agg_arg(plan, j);
+
 	if (agg->kind == TRICKLE_AGG_COUNT_STAR || agg->rederive)
 		return;
 	appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE t.__trickle_a%d IS NOT NULL)"
-					 " AS __trickle_dnn_%d", j, j);
+					 " AS __trickle_dnn_%d", a, j);
 	switch (agg->kind)
 	{
 		case TRICKLE_AGG_SUM:
 		case TRICKLE_AGG_AVG:
 			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_a%d) FILTER (WHERE t.__trickle_w > 0)"
 							 " AS __trickle_dpos_%d, pg_catalog.sum(t.__trickle_a%d) FILTER"
-							 " (WHERE t.__trickle_w < 0) AS __trickle_dneg_%d", j, j, j, j);
+							 " (WHERE t.__trickle_w < 0) AS __trickle_dneg_%d", a, j, a, j);
 			break;
 		case TRICKLE_AGG_MIN:
 		case TRICKLE_AGG_MAX:
 			appendStringInfo(buf, ", %s(t.__trickle_a%d) FILTER (WHERE t.__trickle_w > 0)"
 							 " AS __trickle_dins_%d, %s(t.__trickle_a%d) FILTER"
 							 " (WHERE t.__trickle_w < 0) AS __trickle_ddel_%d",
-							 agg_sql_name(agg), j, j, agg_sql_name(agg), j, j);
+							 agg_sql_name(agg), a, j, agg_sql_name(agg), a, j);
 			break;
 		case TRICKLE_AGG_BOOL_AND:
 			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE NOT t.__trickle_a%d)"
-							 " AS __trickle_dnf_%d", j, j);
+							 " AS __trickle_dnf_%d", a, j);
 			break;
 		case TRICKLE_AGG_BOOL_OR:
 			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE t.__trickle_a%d)"
-							 " AS __trickle_dnt_%d", j, j);
+							 " AS __trickle_dnt_%d", a, j);
 			break;
 		default:
 			break;
 	}
+}
+
+/* "WITH d AS (...), ": the per-group deltas of the changes of the scans in mask */
+static void
+append_group_deltas(StringInfo sql, TrickleIvmPlan *plan, uint64 mask)
+{
+	int			nkeys = list_length(plan->keys);
+	int			j;
+
+	appendStringInfoString(sql, "WITH d AS (SELECT ");
+	append_list(sql, "t.", "__trickle_k%d", nkeys);
+	appendStringInfo(sql, "%spg_catalog.sum(t.__trickle_w) AS __trickle_dcount", nkeys ? ", " : "");
+	for (j = 0; j < list_length(plan->aggs); j++)
+		append_agg_deltas(sql, plan, j);
+	appendStringInfoString(sql, " FROM (");
+	append_terms(sql, plan, mask);
+	appendStringInfoString(sql, ") t");
+	if (nkeys)
+	{
+		appendStringInfoString(sql, " GROUP BY ");
+		append_list(sql, "t.", "__trickle_k%d", nkeys);
+	}
+	appendStringInfoString(sql, "), ");
+}
+
+/* "ROW(o.<stored key columns>)::record = ROW(<prefix>k0, ...)::record" */
+static void
+append_key_match(StringInfo sql, TrickleIvmPlan *plan, const char *prefix)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(sql, "ROW(");
+	foreach(lc, plan->keys)
+		appendStringInfo(sql, "%so.%s", lc == list_head(plan->keys) ? "" : ", ",
+						 q(((TrickleIvmKey *) lfirst(lc))->stored));
+	appendStringInfoString(sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ");
+	append_key_row(sql, plan, prefix);
 }
 
 /* "COALESCE(n.<old>, 0) + COALESCE(n.<delta>, 0)" */
@@ -378,6 +442,30 @@ hidden_value(TrickleIvmPlan *plan, const char *name)
 	elog(ERROR, "unknown hidden column %s", name);
 }
 
+/* the new value of the i-th stored column, cast to its type */
+static char *
+stored_value(TrickleIvmPlan *plan, TrickleColumn *col, int i)
+{
+	char	   *value = NULL;
+	ListCell   *lc;
+	int			j = 0;
+
+	foreach(lc, plan->keys)
+	{
+		if (((TrickleIvmKey *) lfirst(lc))->column == i)
+			value = psprintf("n.__trickle_k%d", foreach_current_index(lc));
+	}
+	foreach(lc, plan->aggs)
+	{
+		if (((TrickleIvmAgg *) lfirst(lc))->column == i)
+			value = agg_value(lfirst(lc), j, col->name);
+		j++;
+	}
+	if (value == NULL)
+		value = hidden_value(plan, col->name);
+	return psprintf("(%s)::%s", value, type_name(col->type, col->typmod));
+}
+
 /*
  * aggregate_apply: the MERGE of a GROUP BY or aggregate stream table.
  */
@@ -395,40 +483,38 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	foreach(lc, plan->aggs)
 		may_rederive |= agg_may_rederive(lfirst(lc));
 
-	/* d: per-group deltas */
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, "WITH d AS (SELECT ");
-	append_list(&sql, "t.", "__trickle_k%d", nkeys);
-	appendStringInfo(&sql, "%spg_catalog.sum(t.__trickle_w) AS __trickle_dcount", nkeys ? ", " : "");
-	j = 0;
-	foreach(lc, plan->aggs)
-		append_agg_deltas(&sql, lfirst(lc), j++);
-	appendStringInfoString(&sql, " FROM (");
-	append_terms(&sql, plan, mask);
-	appendStringInfoString(&sql, ") t");
-	if (nkeys)
-	{
-		appendStringInfoString(&sql, " GROUP BY ");
-		append_list(&sql, "t.", "__trickle_k%d", nkeys);
-	}
-	appendStringInfoString(&sql, "), ");
+	append_group_deltas(&sql, plan, mask);
 
-	/* j: with the stored row of each group, if any */
+	/*
+	 * j: with the stored row of each group, if any, and its address.  The
+	 * probe tries the class's first ordinal by equality first: a group is
+	 * almost always alone in its class, and an equality probe is planned as
+	 * a plain index scan whatever the statistics say (a range with unknown
+	 * bounds is often planned as a bitmap scan, several times dearer).  Only
+	 * when that row is missing or holds another key is the whole class
+	 * scanned; LIMIT 1 stops at the first branch that finds the group (a
+	 * group has at most one stored row).
+	 */
 	appendStringInfoString(&sql, "h AS (SELECT d.*, trickle._row_id_class(trickle._row_hash(ROW(");
 	append_list(&sql, "d.", "__trickle_k%d", nkeys);
 	appendStringInfoString(&sql, ")), 0) AS __trickle_lo FROM d), ");
-	appendStringInfo(&sql, "j AS (SELECT h.*, x.* FROM h LEFT JOIN LATERAL (SELECT o.%s AS __trickle_orid, ",
-					 TRICKLE_ROW_ID);
-	append_names(&sql, "o.", stored);
-	appendStringInfo(&sql, " FROM ONLY %s o WHERE ", target);
-	append_class_range(&sql, "h.__trickle_lo");
-	appendStringInfoString(&sql, " AND ROW(");
-	foreach(lc, plan->keys)
-		appendStringInfo(&sql, "%so.%s", lc == list_head(plan->keys) ? "" : ", ",
-						 q(((TrickleIvmKey *) lfirst(lc))->stored));
-	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ");
-	append_key_row(&sql, plan, "h.");
-	appendStringInfo(&sql, " ORDER BY o.%s LIMIT 1) x ON true), ", TRICKLE_ROW_ID);
+	appendStringInfoString(&sql, "j AS (SELECT h.*, x.* FROM h LEFT JOIN LATERAL (SELECT p.* FROM (");
+	for (i = 0; i < 2; i++)
+	{
+		appendStringInfo(&sql, "%s(SELECT o.ctid AS __trickle_octid, o.%s AS __trickle_orid, ",
+						 i ? " UNION ALL " : "", TRICKLE_ROW_ID);
+		append_names(&sql, "o.", stored);
+		appendStringInfo(&sql, " FROM ONLY %s o WHERE ", target);
+		if (i == 0)
+			appendStringInfo(&sql, "o.%s = h.__trickle_lo + 1", TRICKLE_ROW_ID);
+		else
+			append_class_range(&sql, "h.__trickle_lo");
+		appendStringInfoString(&sql, " AND ");
+		append_key_match(&sql, plan, "h.");
+		appendStringInfoChar(&sql, ')');
+	}
+	appendStringInfoString(&sql, ") p LIMIT 1) x ON true), ");
 
 	/* n: new counts, and whether the group must be recomputed */
 	appendStringInfoString(&sql, "n AS (SELECT j.*, COALESCE(j.__trickle_count, 0)"
@@ -500,32 +586,14 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	}
 
 	/* f: the new stored rows */
-	appendStringInfoString(&sql, "f AS (SELECT COALESCE(n.__trickle_orid, ");
+	appendStringInfoString(&sql, "f AS (SELECT n.__trickle_octid, COALESCE(n.__trickle_orid, ");
 	append_new_row_id(&sql, target, "n.__trickle_lo");
 	appendStringInfoString(&sql, ") AS __trickle_rid, n.__trickle_ncount");
 	i = 0;
 	foreach(lc, stored)
 	{
-		TrickleColumn *col = lfirst(lc);
-		char	   *value = NULL;
-		ListCell   *lc2;
-
-		foreach(lc2, plan->keys)
-		{
-			if (((TrickleIvmKey *) lfirst(lc2))->column == i)
-				value = psprintf("n.__trickle_k%d", foreach_current_index(lc2));
-		}
-		j = 0;
-		foreach(lc2, plan->aggs)
-		{
-			if (((TrickleIvmAgg *) lfirst(lc2))->column == i)
-				value = agg_value(lfirst(lc2), j, col->name);
-			j++;
-		}
-		if (value == NULL)
-			value = hidden_value(plan, col->name);
-		appendStringInfo(&sql, ", (%s)::%s AS __trickle_v%d", value,
-						 type_name(col->type, col->typmod), i);
+		appendStringInfo(&sql, ", %s AS __trickle_v%d",
+						 stored_value(plan, lfirst(lc), i), i);
 		i++;
 	}
 	appendStringInfoString(&sql, " FROM n");
@@ -541,7 +609,15 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	appendStringInfoString(&sql, ") ");
 
 	/* the MERGE */
-	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.%s = f.__trickle_rid", target, TRICKLE_ROW_ID);
+	/*
+	 * The MERGE finds each stored row by the address the probe read it at
+	 * (a TID scan), not by its identity, which would be a second index
+	 * descent or a hash join over the whole stream table.  The address is
+	 * valid for the whole statement: it was read with the statement's
+	 * snapshot, and nobody else writes the stream table while the refresh
+	 * holds its ExclusiveLock (which also conflicts with row locks).
+	 */
+	appendStringInfo(&sql, "MERGE INTO ONLY %s o USING f ON o.ctid = f.__trickle_octid", target);
 	if (!plan->global)
 		appendStringInfo(&sql, " WHEN MATCHED AND f.__trickle_ncount = 0 AND trickle._tally(%d) THEN DELETE",
 						 TRICKLE_TALLY_DELETED);
@@ -695,8 +771,8 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 	ApplyCacheEntry *entry;
 	ApplySql   *apply;
 	MemoryContext old;
-	TrickleIvmPlan *plan;
-	List	   *columns;
+	TrickleIvmPlan *plan = NULL;
+	List	   *columns = NIL;
 	bool		found;
 	ListCell   *lc;
 	char	   *sql;
@@ -757,7 +833,9 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 	}
 	if (apply == NULL)
 	{
-		plan = trickle_codegen_plan(relid, definition, &columns);
+		/* a cold backend analysed the definition just above already */
+		if (plan == NULL)
+			plan = trickle_codegen_plan(relid, definition, &columns);
 		sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
 			plain_apply(plan, target, columns, mask);
 		old = MemoryContextSwitchTo(entry->context);

@@ -63,6 +63,8 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "api/api.h"
 #include "cdc/cdc.h"
@@ -135,6 +137,28 @@ typedef struct Frontier
 /* set by a refresh worker: complete this history row instead of adding one */
 int64		trickle_refresh_history_id = 0;
 
+/*
+ * catalog_write: run the kept catalog-writing statement of kind as the
+ * extension owner (as trickle_catalog_exec does), values as parameters.
+ */
+static void
+catalog_write(TrickleKept kind, const char *sql, int nargs, Oid *argtypes,
+			  Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, InvalidOid, sql, nargs, argtypes);
+	Oid			save_userid;
+	int			save_sec_context;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc < 0)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+}
+
 static void
 record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
@@ -163,10 +187,11 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 		values[1] = TimestampTzGetDatum(started);
 	}
 	else
-		trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
-							 " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
-							 " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
-							 6, types, values, NULL);
+		catalog_write(TRICKLE_KEPT_HISTORY,
+					  "INSERT INTO trickle.refresh_history (stream_table, started_at,"
+					  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
+					  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
+					  6, types, values, NULL);
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
@@ -182,13 +207,14 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 	else
 		nulls[4] = 'n';
 	values[5] = Int64GetDatum(frontier->ord);
-	trickle_catalog_exec("UPDATE trickle.catalog SET is_populated = true,"
-						 " last_refresh_at = $2, consecutive_errors = 0,"
-						 " frontier_sysid = $3, frontier_relid = $1,"
-						 " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
-						 " frontier_ord = $6"
-						 " WHERE relid = $1",
-						 6, types, values, nulls);
+	catalog_write(TRICKLE_KEPT_FRONTIER_UPDATE,
+				  "UPDATE trickle.catalog SET is_populated = true,"
+				  " last_refresh_at = $2, consecutive_errors = 0,"
+				  " frontier_sysid = $3, frontier_relid = $1,"
+				  " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
+				  " frontier_ord = $6"
+				  " WHERE relid = $1",
+				  6, types, values, nulls);
 }
 
 /* the sources recorded for relid */
@@ -224,19 +250,88 @@ refresh_error_callback(void *arg)
 	errcontext("refresh of stream table \"%s\"", (const char *) arg);
 }
 
-/* runs one read-only query with snapshot and the delta parameters */
-static void
-run_read(const char *sql, Snapshot snapshot, Datum *values, const char *nulls)
+/*
+ * Kept statements.  The small statements of every refresh (reading the
+ * frontiers, looking for changes, recording the refresh, deleting consumed
+ * buffer rows) are prepared once per backend and kept: parsing and planning
+ * them cost more than running them.  They are keyed by what they are for
+ * and the relation they name; the SQL is kept too and compared, so a
+ * statement whose text changes is prepared again.  The plan cache replans
+ * a kept statement when a relation it uses changes, and a relation dropped
+ * and created again under the same name is simply found again by name.
+ */
+typedef struct KeptKey
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, TRICKLE_DELTA_NPARAMS,
-								   (Oid *) trickle_delta_param_types);
+	TrickleKept kind;
+	Oid			relid;
+} KeptKey;
 
+typedef struct KeptEntry
+{
+	KeptKey		key;
+	char	   *sql;			/* in TopMemoryContext */
+	SPIPlanPtr	plan;
+} KeptEntry;
+
+static HTAB *kept_statements = NULL;
+
+/*
+ * trickle_refresh_kept_plan: the kept plan of sql, the statement of kind
+ * for relid, with nargs parameters of argtypes.  Needs SPI.
+ */
+SPIPlanPtr
+trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
+						  int nargs, const Oid *argtypes)
+{
+	KeptKey		key;
+	KeptEntry  *entry;
+	bool		found;
+	SPIPlanPtr	plan;
+
+	if (kept_statements == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(KeptKey);
+		ctl.entrysize = sizeof(KeptEntry);
+		kept_statements = hash_create("trickle kept statements", 64, &ctl,
+									  HASH_ELEM | HASH_BLOBS);
+	}
+	memset(&key, 0, sizeof(key));
+	key.kind = kind;
+	key.relid = relid;
+	entry = hash_search(kept_statements, &key, HASH_FIND, &found);
+	if (found && strcmp(entry->sql, sql) == 0)
+		return entry->plan;
+	if (found)
+	{
+		SPI_freeplan(entry->plan);
+		pfree(entry->sql);
+		hash_search(kept_statements, &key, HASH_REMOVE, NULL);
+	}
+
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the plan of \"%s\"", sql);
+	entry = hash_search(kept_statements, &key, HASH_ENTER, &found);
+	entry->plan = plan;
+	entry->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	return plan;
+}
+
+/* runs one read-only kept statement with snapshot and the delta parameters */
+static void
+run_read(TrickleKept kind, Oid relid, const char *sql, Snapshot snapshot,
+		 Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, relid, sql, TRICKLE_DELTA_NPARAMS,
+												 trickle_delta_param_types);
+
 	if (SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
 							 true, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
-	SPI_freeplan(plan);
 }
 
 static bool
@@ -257,10 +352,11 @@ static char *
 read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, char *nulls)
 {
 	Datum		values[TRICKLE_DELTA_NPARAMS] = {0};
-	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnn";
+	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnnn";
 	FullTransactionId own = GetTopFullTransactionIdIfAny();
 	uint64		lo;
 	uint64		hi;
+	uint64		unread;
 	bool		isnull;
 	char	   *text;
 
@@ -270,9 +366,11 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 		values[4] = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(st->frontier));
 		none[4] = ' ';
 	}
-	run_read("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
+	run_read(TRICKLE_KEPT_FRONTIERS, InvalidOid,
+			 "SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
 			 " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()),"
-			 " pg_catalog.pg_snapshot_xmin($5)", snapshot, values, none);
+			 " pg_catalog.pg_snapshot_xmin($5), pg_catalog.pg_snapshot_xmax($5)",
+			 snapshot, values, none);
 	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	hi = U64FromFullTransactionId(DatumGetFullTransactionId(
 				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
@@ -280,10 +378,24 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
 	if (isnull)
 		lo = hi;
+	unread = U64FromFullTransactionId(DatumGetFullTransactionId(
+				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)));
+	if (isnull)
+		unread = hi;
 	if (st->frontier_xid != 0 && st->frontier_xid < lo)
 		lo = st->frontier_xid;
 	if (FullTransactionIdIsValid(own) && U64FromFullTransactionId(own) >= hi)
 		hi = U64FromFullTransactionId(own) + 1;
+
+	/*
+	 * $6: every xid from here on is unread.  An xid at or above the
+	 * frontier's xmax was not visible to it, so its changes are unread
+	 * unless it is the frontier's own transaction, whose changes up to
+	 * frontier_ord were read; that transaction can be at or above xmax (it
+	 * was still running), and then the shortcut starts just above it.
+	 */
+	if (st->frontier_xid != 0 && st->frontier_xid >= unread)
+		unread = st->frontier_xid + 1;
 
 	params[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(lo));
 	params[1] = FullTransactionIdGetDatum(FullTransactionIdFromU64(hi));
@@ -294,6 +406,7 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 	params[3] = Int64GetDatum(st->frontier_ord);
 	params[4] = values[4];
 	nulls[4] = none[4];
+	params[5] = FullTransactionIdGetDatum(FullTransactionIdFromU64(unread));
 	return text;
 }
 
@@ -314,7 +427,8 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 		Oid			source = lfirst_oid(lc);
 		char	   *changes = trickle_delta_changes_sql(source, "b");
 
-		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
+		run_read(TRICKLE_KEPT_SCAN_CHANGES, source,
+				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
 						  " EXISTS (SELECT FROM %s AND b.__w = 0)",
 						  changes, changes),
 				 snapshot, params, nulls);

@@ -65,14 +65,11 @@ trickle_phd1_cleanup(Oid source, uint64 from_xid)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		plan = SPI_prepare(sql, 2, argtypes);
-		if (plan == NULL)
-			elog(ERROR, "could not plan buffer cleanup: %s", SPI_result_code_string(SPI_result));
+		plan = trickle_refresh_kept_plan(TRICKLE_KEPT_CLEANUP, source, sql, 2, argtypes);
 		rc = SPI_execute_snapshot(plan, values, NULL, InvalidSnapshot, InvalidSnapshot,
 								  false, false, 0);
 		if (rc != SPI_OK_DELETE)
 			elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
-		SPI_freeplan(plan);
 	}
 	PG_FINALLY();
 	{

@@ -39,7 +39,19 @@ typedef struct TrickleRefreshResult
 	double		duration_ms;
 } TrickleRefreshResult;
 
+/* statements of the refresh path kept prepared (src/refresh/orchestrator.c) */
+typedef enum TrickleKept
+{
+	TRICKLE_KEPT_FRONTIERS,
+	TRICKLE_KEPT_SCAN_CHANGES,	/* per source */
+	TRICKLE_KEPT_HISTORY,
+	TRICKLE_KEPT_FRONTIER_UPDATE,
+	TRICKLE_KEPT_CLEANUP		/* per source */
+} TrickleKept;
+
 /* src/refresh/orchestrator.c; callers hold an SPI connection */
+extern SPIPlanPtr trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
+											int nargs, const Oid *argtypes);
 extern TrickleRefreshResult trickle_refresh(Oid relid, bool full,
 											TrickleInitiator initiator);
 extern void trickle_refresh_check_readable(Oid relid);
