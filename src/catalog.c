@@ -248,11 +248,12 @@ trickle_catalog_oids(const char *sql, Oid arg)
 
 /*
  * trickle_catalog_exec: run one catalog-writing statement as the extension
- * owner.  Values are passed as parameters, never spliced.
+ * owner.  Values are passed as parameters, never spliced.  With plan (a
+ * kept plan of sql), that plan runs instead of parsing sql again.
  */
 void
-trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
-					 Datum *values, const char *nulls)
+trickle_catalog_exec_plan(SPIPlanPtr plan, const char *sql, int nargs, Oid *argtypes,
+						  Datum *values, const char *nulls)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -261,10 +262,20 @@ trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(trickle_extension_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (plan != NULL)
+		rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	else
+		rc = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (rc < 0)
 		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+}
+
+void
+trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
+					 Datum *values, const char *nulls)
+{
+	trickle_catalog_exec_plan(NULL, sql, nargs, argtypes, values, nulls);
 }
 
 /*

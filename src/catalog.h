@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "executor/spi.h"
 #include "nodes/pg_list.h"
 
 /* one row of trickle.catalog, copied into the caller's memory context */
@@ -51,6 +52,8 @@ extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
 extern List *trickle_catalog_oids(const char *sql, Oid arg);
 extern void trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 								 Datum *values, const char *nulls);
+extern void trickle_catalog_exec_plan(SPIPlanPtr plan, const char *sql, int nargs,
+									  Oid *argtypes, Datum *values, const char *nulls);
 
 /* resolve a user-given stream table name; errors if it is not one */
 extern Oid	trickle_resolve_stream_table(text *name, LOCKMODE lockmode,

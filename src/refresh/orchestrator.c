@@ -145,18 +145,8 @@ static void
 catalog_write(TrickleKept kind, const char *sql, int nargs, Oid *argtypes,
 			  Datum *values, const char *nulls)
 {
-	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, InvalidOid, sql, nargs, argtypes);
-	Oid			save_userid;
-	int			save_sec_context;
-	int			rc;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(trickle_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_plan(plan, values, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc < 0)
-		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+	trickle_catalog_exec_plan(trickle_refresh_kept_plan(kind, InvalidOid, sql, nargs, argtypes),
+							  sql, nargs, argtypes, values, nulls);
 }
 
 static void
