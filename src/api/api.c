@@ -274,7 +274,7 @@ create_stream_table(PG_FUNCTION_ARGS)
 	}
 
 	if (initialize)
-		trickle_refresh(relid, true, TRICKLE_INITIATED_BY_CREATE);
+		trickle_refresh(relid, true, TRICKLE_INITIATED_BY_CREATE, 0);
 	else
 		trickle_refresh_check_readable(relid);
 	SPI_finish();

@@ -240,6 +240,7 @@ trickle_capture_mark(Oid source)
 			 source, SPI_result_code_string(rc));
 	ord_last++;
 	SPI_finish();
+	trickle_sched_note_capture(source);
 }
 
 PG_FUNCTION_INFO_V1(trickle_capture);

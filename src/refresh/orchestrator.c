@@ -134,8 +134,6 @@ typedef struct Frontier
 	uint64		read_from;		/* lowest xid the refresh read from (0: all) */
 } Frontier;
 
-/* set by a refresh worker: complete this history row instead of adding one */
-int64		trickle_refresh_history_id = 0;
 
 /*
  * catalog_write: run the kept catalog-writing statement of kind as the
@@ -150,7 +148,8 @@ catalog_write(TrickleKept kind, const char *sql, int nargs, Oid *argtypes,
 }
 
 static void
-record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *result,
+record_refresh(Oid relid, int64 history_id, TimestampTz started,
+			   const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
 {
 	Oid			types[6] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
@@ -163,11 +162,11 @@ record_refresh(Oid relid, TimestampTz started, const TrickleRefreshResult *resul
 	values[3] = Int64GetDatum(result->rows_inserted);
 	values[4] = Int64GetDatum(result->rows_deleted);
 	values[5] = CStringGetTextDatum(initiator_names[initiator]);
-	if (trickle_refresh_history_id != 0)
+	if (history_id != 0)
 	{
 		/* a refresh worker's RUNNING row (src/sched/worker.c) */
 		types[1] = INT8OID;
-		values[1] = Int64GetDatum(trickle_refresh_history_id);
+		values[1] = Int64GetDatum(history_id);
 		trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
 							 " finished_at = pg_catalog.clock_timestamp(), action = $3,"
 							 " rows_inserted = $4, rows_deleted = $5"
@@ -538,11 +537,13 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 }
 
 /*
- * trickle_refresh: refresh relid now.  full forces a recomputation.  Errors
- * propagate to the caller's transaction; nothing is recorded for them here.
+ * trickle_refresh: refresh relid now.  full forces a recomputation.  A
+ * refresh worker passes the RUNNING history row it wrote (history_id), which
+ * is completed instead of adding one (0: add one).  Errors propagate to the
+ * caller's transaction; nothing is recorded for them here.
  */
 TrickleRefreshResult
-trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
+trickle_refresh(Oid relid, bool full, TrickleInitiator initiator, int64 history_id)
 {
 	TrickleRefreshResult result = {0};
 	TrickleStreamTable st;
@@ -596,7 +597,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator)
 	{
 		ListCell   *lc;
 
-		record_refresh(relid, started, &result, initiator, &frontier);
+		record_refresh(relid, history_id, started, &result, initiator, &frontier);
 		if (differential)
 		{
 			CommandCounterIncrement();
@@ -660,7 +661,7 @@ refresh_stream_table(PG_FUNCTION_ARGS)
 	 */
 	relid = trickle_resolve_stream_table(name, AccessShareLock, NULL);
 	if (trickle_sched_claim_manual(relid, wait))
-		result = trickle_refresh(relid, full, TRICKLE_INITIATED_BY_MANUAL);
+		result = trickle_refresh(relid, full, TRICKLE_INITIATED_BY_MANUAL, 0);
 	else
 		result.action = TRICKLE_ACTION_NO_DATA;
 	SPI_finish();

@@ -53,9 +53,9 @@ typedef enum TrickleKept
 extern SPIPlanPtr trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
 											int nargs, const Oid *argtypes);
 extern TrickleRefreshResult trickle_refresh(Oid relid, bool full,
-											TrickleInitiator initiator);
+											TrickleInitiator initiator,
+											int64 history_id);
 extern void trickle_refresh_check_readable(Oid relid);
-extern int64 trickle_refresh_history_id;
 extern const char *trickle_refresh_action_name(TrickleRefreshAction action);
 
 /*

@@ -223,8 +223,8 @@ trickle_launcher_main(Datum arg)
 		nprobe = trickle_shared->nprobe;
 		memcpy(probe, trickle_shared->probe, nprobe * sizeof(Oid));
 		trickle_shared->nprobe = 0;
-		if (pg_atomic_exchange_u32(&trickle_shared->launcher_requests, 0) == 2)
-			rescan = true;
+		rescan |= trickle_shared->probe_all;
+		trickle_shared->probe_all = false;
 		LWLockRelease(trickle_shared->lock);
 
 		trickle_proc_set(proc, "launching", InvalidOid);

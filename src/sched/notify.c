@@ -89,8 +89,8 @@ trickle_sched_catalog_changed(void)
 }
 
 /* remember a claim word to release at transaction end */
-void
-trickle_sched_hold_claim(int entry)
+static void
+hold_claim(int entry)
 {
 	if (nheld_claims >= MAX_HELD_CLAIMS)
 		ereport(ERROR,
@@ -142,7 +142,7 @@ trickle_sched_claim_manual(Oid relid, bool wait)
 
 		if (trickle_claim_try(word, (uint32) MyProcPid))
 		{
-			trickle_sched_hold_claim(entry);
+			hold_claim(entry);
 			return true;
 		}
 		owner = trickle_claim_owner(word);
@@ -183,7 +183,12 @@ trickle_sched_claim_manual(Oid relid, bool wait)
 static void
 say_at_commit(void)
 {
-	TrickleDb  *db = trickle_db_find(MyDatabaseId);
+	TrickleDb  *db;
+
+	/* most commits have nothing to say: not even a look at the slots */
+	if (npending_sources == 0 && !pending_catalog && !OidIsValid(pending_probe))
+		return;
+	db = trickle_db_find(MyDatabaseId);
 
 	if (npending_sources > 0 && db != NULL && MyProc != NULL)
 	{

@@ -19,7 +19,6 @@
 extern void trickle_sched_init(void);
 extern void trickle_sched_note_capture(Oid source);
 extern void trickle_sched_catalog_changed(void);
-extern void trickle_sched_hold_claim(int entry);
 extern bool trickle_sched_claim_manual(Oid relid, bool wait);
 
 /* bgworker entry points (src/sched/launcher.c, scheduler.c, worker.c) */

@@ -453,7 +453,7 @@ collect_outcomes(TimestampTz now)
 				st->retry_at = TimestampTzPlusMilliseconds(now, backoff_ms(st->errors));
 				if (st->dirty_since == 0)
 					st->dirty_since = st->last_start;
-				need_reload = true; /* its status may be ERROR now */
+				/* a status ERROR arrives with the catalog generation */
 				break;
 			case TRICKLE_OUTCOME_BUSY:
 				st->queued = false;

@@ -143,8 +143,7 @@ run_refresh(Oid relid, int64 history_id)
 	TrickleRefreshResult result;
 
 	trickle_bgw_begin("trickle: refresh");
-	trickle_refresh_history_id = history_id;
-	result = trickle_refresh(relid, false, TRICKLE_INITIATED_BY_SCHEDULER);
+	result = trickle_refresh(relid, false, TRICKLE_INITIATED_BY_SCHEDULER, history_id);
 	if (result.action == TRICKLE_ACTION_NO_DATA)
 	{
 		Oid			types[1] = {INT8OID};
@@ -155,7 +154,6 @@ run_refresh(Oid relid, int64 history_id)
 							 " finished_at = pg_catalog.clock_timestamp()"
 							 " WHERE refresh_id = $1", 1, types, values, NULL);
 	}
-	trickle_refresh_history_id = 0;
 	trickle_bgw_commit();
 }
 
@@ -257,7 +255,6 @@ run_job(int slot, int entry)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		trickle_refresh_history_id = 0;
 		(void) trickle_claim_release(&e->claim, (uint32) MyProcPid);
 		record_failure(relid, history_id, edata->message);
 		FreeErrorData(edata);

@@ -87,7 +87,6 @@ shmem_startup(void)
 
 		memset(s, 0, shared_size());
 		s->lock = &(GetNamedLWLockTranche("trickle"))->lock;
-		pg_atomic_init_u32(&s->launcher_requests, 0);
 		pg_atomic_init_u32(&s->nworkers, 0);
 		s->ndbs = trickle_max_databases;
 		s->nentries = trickle_max_stream_tables;
@@ -212,43 +211,57 @@ trickle_db_wake(TrickleDb *db)
  * Stream table entries
  * --------------------------------------------------------------------- */
 
-/*
- * trickle_entry_find: index of (dboid, relid)'s entry, creating it when
- * create is set; -1 when absent (or the table is full, which is reported).
- */
-int
-trickle_entry_find(Oid dboid, Oid relid, bool create)
+/* index of (dboid, relid)'s entry, or -1; the caller holds the lock */
+static int
+entry_lookup(Oid dboid, Oid relid)
 {
 	int			i;
-	int			free_index = -1;
-	int			found = -1;
 
-	LWLockAcquire(trickle_shared->lock, create ? LW_EXCLUSIVE : LW_SHARED);
 	for (i = 0; i < trickle_shared->nentries; i++)
 	{
 		TrickleEntry *e = &trickle_shared->entries[i];
 
 		if (e->dboid == dboid && e->relid == relid)
-		{
-			found = i;
-			break;
-		}
-		if (!OidIsValid(e->dboid) && free_index < 0)
-			free_index = i;
+			return i;
 	}
-	if (found < 0 && create && free_index >= 0)
-	{
-		TrickleEntry *e = &trickle_shared->entries[free_index];
+	return -1;
+}
 
-		e->dboid = dboid;
-		e->relid = relid;
-		e->claim = TRICKLE_CLAIM_NONE;
-		e->next_refresh_at = 0;
-		pg_atomic_write_u32(&e->outcome, TRICKLE_OUTCOME_NONE);
-		found = free_index;
+/*
+ * trickle_entry_find: index of (dboid, relid)'s entry, creating it when
+ * create is set; -1 when absent (or the table is full, which is reported).
+ * Looking up takes the lock shared; only creating takes it exclusively.
+ */
+int
+trickle_entry_find(Oid dboid, Oid relid, bool create)
+{
+	int			found;
+	int			i;
+
+	LWLockAcquire(trickle_shared->lock, LW_SHARED);
+	found = entry_lookup(dboid, relid);
+	LWLockRelease(trickle_shared->lock);
+	if (found >= 0 || !create)
+		return found;
+
+	LWLockAcquire(trickle_shared->lock, LW_EXCLUSIVE);
+	found = entry_lookup(dboid, relid);
+	for (i = 0; found < 0 && i < trickle_shared->nentries; i++)
+	{
+		TrickleEntry *e = &trickle_shared->entries[i];
+
+		if (!OidIsValid(e->dboid))
+		{
+			e->dboid = dboid;
+			e->relid = relid;
+			e->claim = TRICKLE_CLAIM_NONE;
+			e->next_refresh_at = 0;
+			pg_atomic_write_u32(&e->outcome, TRICKLE_OUTCOME_NONE);
+			found = i;
+		}
 	}
 	LWLockRelease(trickle_shared->lock);
-	if (found < 0 && create)
+	if (found < 0)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("trickle has no room for another stream table in shared memory"),
@@ -350,10 +363,8 @@ trickle_launcher_request(Oid dboid)
 	if (!known && trickle_shared->nprobe < lengthof(trickle_shared->probe))
 		trickle_shared->probe[trickle_shared->nprobe++] = dboid;
 	else if (!known)
-		pg_atomic_write_u32(&trickle_shared->launcher_requests, 2);	/* rescan all */
+		trickle_shared->probe_all = true;
 	LWLockRelease(trickle_shared->lock);
-	if (pg_atomic_read_u32(&trickle_shared->launcher_requests) == 0)
-		pg_atomic_write_u32(&trickle_shared->launcher_requests, 1);
 	trickle_launcher_wake();
 }
 

@@ -85,9 +85,10 @@ typedef struct TrickleShared
 	LWLock	   *lock;			/* slots and entries: allocation and lookup */
 	int			launcher_pid;
 	int			launcher_procno;
-	pg_atomic_uint32 launcher_requests; /* databases to probe, see below */
-	Oid			probe[16];		/* database oids to probe (under lock) */
+	/* the launcher's mailbox (under lock) */
+	Oid			probe[16];		/* databases to probe */
 	int			nprobe;
+	bool		probe_all;		/* more than probe[] holds: probe them all */
 	pg_atomic_uint32 nworkers;	/* refresh workers in the cluster */
 	int			ndbs;
 	int			nentries;
