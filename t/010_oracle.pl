@@ -278,12 +278,12 @@ sub col
 }
 
 # Frequently used value domains.
-my @fruits = ('apple', 'Apricot', 'banana', 'Berry', 'cherry', 'date', 'elderberry', 'fig', 'kiwi');
-my @regions = ('north', 'south', 'east', 'west', 'nowhere');
-my @statuses = ('open', 'paid', 'void', 'held');
+our @fruits = ('apple', 'Apricot', 'banana', 'Berry', 'cherry', 'date', 'elderberry', 'fig', 'kiwi');
+our @regions = ('north', 'south', 'east', 'west', 'nowhere');
+our @statuses = ('open', 'paid', 'void', 'held');
 # Mixed case and punctuation: their order differs between "C" and
 # linguistic collations.
-my @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
+our @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
 
 # ===========================================================================
 # The corpus.  A shape is
@@ -304,7 +304,7 @@ my @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
 #             shape, drawn together with the generic ones
 # ===========================================================================
 
-my @shapes;
+our @shapes;
 
 # --- scans, filters, projections ------------------------------------------
 
@@ -836,7 +836,7 @@ push @shapes, {
 # The tables have no key (a primary key would have to include region, and
 # random moves would collide on it): rows are a bag.
 
-my $parts_ddl = q{
+our $parts_ddl = q{
 	CREATE TABLE m (id int, region text, g int, v int, note text) PARTITION BY LIST (region);
 	CREATE TABLE m_north PARTITION OF m FOR VALUES IN ('north');
 	CREATE TABLE m_south (note text, junk int, v int, g int, region text, id int);
@@ -1281,6 +1281,15 @@ sub run_shape
 		  . join(', ', map {
 			  "$_->{name} " . $node->safe_psql($db, "$ctx->{setup} SELECT count(*) FROM $_->{name}")
 		  } @{ $shape->{tables} }));
+}
+
+# More of the corpus, one file per family of constructs (t/oracle/*.pl).
+# They run in this package: they call col(), g_int() and the like and push
+# onto @shapes.
+foreach my $file (sort glob("$FindBin::RealBin/oracle/*.pl"))
+{
+	my $ok = do $file;
+	BAIL_OUT("corpus file $file: " . ($@ || $! || 'did not return true')) unless $ok;
 }
 
 my %seen;
