@@ -54,6 +54,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -244,15 +245,36 @@ from_problem(Query *query, Node *node)
  * return something else on every call, TABLESAMPLE picks other rows on
  * every scan, and a row-locking clause has an effect on the sources that a
  * refresh reading change buffers would skip.  A FULL refresh runs them as
- * written.
+ * written.  The bodies of views the query reads are searched too, so that
+ * whatever later expands a view finds it already checked.
  */
 typedef struct ImpureContext
 {
-	Oid			func;			/* the first volatile function found */
-	int			func_location;
-	bool		tablesample;
-	RowMarkClause *row_mark;	/* the first row-locking clause found */
+	const char *sql;			/* the query's text, if known */
+	Oid			view;			/* the view whose body is being searched */
+	List	   *walking;		/* views being searched (their bodies name
+								 * themselves as OLD and NEW) */
+	char	   *reason;			/* the first construct found */
+	int			location;		/* its byte offset in sql, or -1 */
 } ImpureContext;
+
+static void
+impure_found(ImpureContext *ctx, const char *what, int location)
+{
+	if (ctx->reason != NULL)
+		return;
+	if (OidIsValid(ctx->view))
+	{
+		/* locations inside a view's stored body are not in sql */
+		ctx->reason = psprintf("%s in view \"%s\"", what, get_rel_name(ctx->view));
+		ctx->location = -1;
+	}
+	else
+	{
+		ctx->reason = pstrdup(what);
+		ctx->location = location;
+	}
+}
 
 static bool
 volatile_func_checker(Oid func, void *context)
@@ -263,49 +285,82 @@ volatile_func_checker(Oid func, void *context)
 	return true;
 }
 
+static bool impure_walker(Node *node, ImpureContext *ctx);
+
+/* searches the body of view relid, naming the outermost view in reasons */
+static void
+impure_view(Oid relid, ImpureContext *ctx)
+{
+	Relation	rel;
+	Query	   *body;
+	Oid			outer = ctx->view;
+
+	if (list_member_oid(ctx->walking, relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	body = copyObject(get_view_query(rel));
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(outer))
+		ctx->view = relid;
+	ctx->walking = lappend_oid(ctx->walking, relid);
+	(void) impure_walker((Node *) body, ctx);
+	ctx->walking = list_delete_last(ctx->walking);
+	ctx->view = outer;
+}
+
 static bool
 impure_walker(Node *node, ImpureContext *ctx)
 {
-	if (node == NULL)
-		return false;
+	static const char *const locking[] = {"for update", "for no key update", "for share",
+	"for key share", NULL};
+	static const char *const tablesample[] = {"tablesample", NULL};
+	Oid			func;
+
+	if (node == NULL || ctx->reason != NULL)
+		return ctx->reason != NULL;
 	if (IsA(node, Query))
 	{
 		Query	   *query = (Query *) node;
 		ListCell   *lc;
 
-		if (ctx->row_mark == NULL && query->rowMarks != NIL)
-			ctx->row_mark = linitial(query->rowMarks);
+		if (query->rowMarks != NIL)
+		{
+			RowMarkClause *rc = linitial(query->rowMarks);
+
+			impure_found(ctx,
+						 rc->strength == LCS_FORKEYSHARE ? "FOR KEY SHARE" :
+						 rc->strength == LCS_FORSHARE ? "FOR SHARE" :
+						 rc->strength == LCS_FORNOKEYUPDATE ? "FOR NO KEY UPDATE" :
+						 "FOR UPDATE",
+						 trickle_query_locate(ctx->sql, locking));
+		}
 		foreach(lc, query->rtable)
-			ctx->tablesample |= ((RangeTblEntry *) lfirst(lc))->tablesample != NULL;
-		return query_tree_walker(query, impure_walker, ctx, 0);
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->tablesample)
+				impure_found(ctx, "TABLESAMPLE", trickle_query_locate(ctx->sql, tablesample));
+			else if (ctx->reason == NULL && rte->rtekind == RTE_RELATION &&
+					 rte->relkind == RELKIND_VIEW)
+				impure_view(rte->relid, ctx);
+		}
+		return ctx->reason != NULL || query_tree_walker(query, impure_walker, ctx, 0);
 	}
-	if (!OidIsValid(ctx->func) &&
-		check_functions_in_node(node, volatile_func_checker, &ctx->func))
-		ctx->func_location = exprLocation(node);
-	return expression_tree_walker(node, impure_walker, ctx);
+	if (check_functions_in_node(node, volatile_func_checker, &func))
+		impure_found(ctx, psprintf("volatile function %s", format_procedure(func)),
+					 exprLocation(node));
+	return ctx->reason != NULL || expression_tree_walker(node, impure_walker, ctx);
 }
 
 /* impure_problem: makes plan unsupported (true) if query has such a construct */
 static bool
 impure_problem(TrickleIvmPlan *plan, Query *query)
 {
-	static const char *const locking[] = {"for update", "for no key update", "for share",
-	"for key share", NULL};
-	static const char *const tablesample[] = {"tablesample", NULL};
-	ImpureContext ctx = {InvalidOid, -1, false, NULL};
+	ImpureContext ctx = {plan->sql, InvalidOid, NIL, NULL, -1};
 
 	(void) impure_walker((Node *) query, &ctx);
-	if (OidIsValid(ctx.func))
-		unsupported_at(plan, ctx.func_location,
-					   psprintf("volatile function %s", format_procedure(ctx.func)));
-	else if (ctx.tablesample)
-		unsupported_at(plan, trickle_query_locate(plan->sql, tablesample), "TABLESAMPLE");
-	else if (ctx.row_mark)
-		unsupported_at(plan, trickle_query_locate(plan->sql, locking),
-					   ctx.row_mark->strength == LCS_FORKEYSHARE ? "FOR KEY SHARE" :
-					   ctx.row_mark->strength == LCS_FORSHARE ? "FOR SHARE" :
-					   ctx.row_mark->strength == LCS_FORNOKEYUPDATE ? "FOR NO KEY UPDATE" :
-					   "FOR UPDATE");
+	if (ctx.reason != NULL)
+		unsupported_at(plan, ctx.location, ctx.reason);
 	else if (contain_volatile_functions((Node *) query))
 		unsupported(plan, "a volatile expression");
 	return !plan->supported;

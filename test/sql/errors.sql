@@ -43,6 +43,11 @@ SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src FOR KEY SHARE',
 SELECT trickle.create_stream_table('bad1',
   'SELECT s.id FROM src s JOIN src t TABLESAMPLE bernoulli (50) ON t.id = s.id',
   refresh_mode => 'differential');
+-- in a view's body too, named with the view
+CREATE VIEW vol_view AS SELECT id FROM src WHERE val > 5 * random();
+SELECT trickle.create_stream_table('bad1', 'SELECT id FROM vol_view',
+  refresh_mode => 'differential');
+DROP VIEW vol_view;
 -- temporary sources, system columns, writable CTEs
 SELECT trickle.create_stream_table('bad1', 'SELECT a FROM tmp_src');
 SELECT trickle.create_stream_table('bad1', 'SELECT ctid, id FROM src');
