@@ -57,6 +57,12 @@ my %streams = (
 		q{SELECT id, payload, json_build_object('id', id, 'kind', kind) AS meta FROM events}
 	],
 	'later' => [ 'region, n', 'SELECT region, count(*) AS n FROM customers GROUP BY region' ],
+	# a stream table reading a stream table (order_lines, refreshed first:
+	# the names sort that way)
+	'region_totals' => [
+		'region, n, total',
+		'SELECT region, count(*) AS n, sum(amount) AS total FROM order_lines GROUP BY region'
+	],
 );
 my @streams = sort keys %streams;
 
@@ -149,6 +155,10 @@ is(refresh($node, 'origin', 'order_lines'),
 	'DIFFERENTIAL|3|1', 'origin: its own refresh is DIFFERENTIAL and applies its changes');
 is(diff_count($node, 'origin', 'order_lines', @{ $streams{order_lines} }),
 	'0', 'origin: order_lines equals its query');
+is(refresh($node, 'origin', 'region_totals'),
+	'DIFFERENTIAL|2|1', "origin: the downstream applies its upstream's changes DIFFERENTIAL");
+is(diff_count($node, 'origin', 'region_totals', @{ $streams{region_totals} }),
+	'0', 'origin: region_totals equals its query');
 
 # ---------------------------------------------------------------------------
 # Custom-format dump restored with pg_restore into another cluster.
@@ -227,7 +237,7 @@ sub check_restored
 			SELECT string_agg(relid::text || '>' || source::text, ',' ORDER BY relid::text, source::text)
 			  FROM trickle.sources}),
 		'event_docs>events,later>customers,order_lines>customers,order_lines>orders,'
-		  . 'reporting."Customer Totals">orders',
+		  . 'region_totals>order_lines,reporting."Customer Totals">orders',
 		"$label: the sources are listed in trickle.sources");
 
 	foreach my $st (@streams)
@@ -246,6 +256,8 @@ sub check_restored
 		'order_lines'                 => 'REINITIALIZE|3|1',
 		'event_docs'                  => 'REINITIALIZE|3|3',
 		'later'                       => 'REINITIALIZE|4|0',
+		# order_lines gained a line in the north and the first in the west
+		'region_totals'               => 'REINITIALIZE|2|1',
 	);
 	foreach my $st (@streams)
 	{
@@ -276,6 +288,13 @@ sub check_restored
 	$node->safe_psql($db, 'UPDATE orders SET amount = amount * 2 WHERE customer_id = 1');
 	is(refresh($node, $db, 'reporting."Customer Totals"'),
 		'DIFFERENTIAL|1|1', "$label: a source change is applied by a DIFFERENTIAL refresh");
+	# the chain: order_lines' refresh is captured for region_totals
+	is(refresh($node, $db, 'order_lines'), 'DIFFERENTIAL|20|20',
+		"$label: the upstream of a chain applies the change");
+	is(refresh($node, $db, 'region_totals'), 'DIFFERENTIAL|1|1',
+		"$label: its downstream applies the upstream's changes DIFFERENTIAL");
+	is(diff_count($node, $db, 'region_totals', @{ $streams{region_totals} }),
+		'0', "$label: and equals its query");
 	is( diff_count(
 			$node, $db,
 			'reporting."Customer Totals"',
@@ -314,7 +333,7 @@ sub check_restored
 			"SELECT string_agg(name::text, ',' ORDER BY name::text) FROM trickle.stream_tables"
 		),
 		'event_docs,reporting."Customer Totals"',
-		"$label: DROP ... CASCADE of a source drops its stream tables and their catalog rows"
+		"$label: DROP ... CASCADE of a source drops its stream tables, those reading them, and their catalog rows"
 	);
 	return;
 }

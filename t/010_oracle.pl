@@ -302,6 +302,11 @@ our @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
 #   truncate  whether some batches TRUNCATE a source
 #   extra_ops [weight, sub returning SQL statements] changes specific to the
 #             shape, drawn together with the generic ones
+#   pre_refresh  upstream stream tables (names, as the ddl created them with
+#             trickle.create_stream_table) that the query reads: refreshed
+#             in this order before each check of st, as the scheduler would
+#             (upstreams first); every third cycle with "full" => true, so
+#             that st also reads the changes of an upstream's FULL rewrite
 # ===========================================================================
 
 our @shapes;
@@ -1201,6 +1206,21 @@ sub make_batch
 
 sub shape_seed { my ($name) = @_; return $seed + unpack('%32C*', $name); }
 
+# refresh_upstreams(shape, ctx, cycle): refreshes the shape's pre_refresh
+# stream tables in order; returns '' or what went wrong
+sub refresh_upstreams
+{
+	my ($shape, $ctx, $cycle) = @_;
+	foreach my $up (@{ $shape->{pre_refresh} // [] })
+	{
+		my $r = refresh_row($node, $db, $up, setup => $ctx->{setup},
+			full => $cycle % 3 == 0);
+		return "refresh of upstream $up failed: $r->{error}" if $r->{error};
+		note("upstream $up: $r->{action}|$r->{inserted}|$r->{deleted}");
+	}
+	return '';
+}
+
 sub run_shape
 {
 	my ($shape) = @_;
@@ -1263,6 +1283,12 @@ sub run_shape
 			return;
 		}
 
+		if (my $err = refresh_upstreams($shape, $ctx, $cycle))
+		{
+			fail("$name cycle $cycle: upstream refresh");
+			diag("$where cycle=$cycle: $err\nbatch:\n$batch");
+			return;
+		}
 		($ok, $msg) = refresh_and_check($ctx, truncated => $truncated);
 		if (!$ok)
 		{

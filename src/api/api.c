@@ -207,29 +207,35 @@ record_catalog_rows(Oid relid, const char *query, TrickleQuery *tq,
 }
 
 /*
- * differential_plan: the differential plan of tq when mode allows one (NULL
- * for FULL), erroring for 'differential' on a query the engine does not
- * maintain; *reason says why 'auto' chose FULL.
+ * differential_plan: the differential plan of tq (parsed from sql) when
+ * mode allows one (NULL for FULL), erroring for 'differential' on a query
+ * the engine does not maintain, with the construct's position in sql when
+ * known; *reason says why 'auto' chose FULL.
  */
 static TrickleIvmPlan *
-differential_plan(TrickleQuery *tq, const char *mode, char **reason)
+differential_plan(TrickleQuery *tq, const char *sql, const char *mode, char **reason)
 {
 	TrickleIvmPlan *plan;
+	int			pos;
 
 	*reason = NULL;
 	if (strcmp(mode, "full") == 0)
 		return NULL;
-	plan = trickle_ivm_analyze(tq->query, tq->columns);
+	plan = trickle_ivm_analyze_text(tq->query, tq->columns, sql);
 	if (plan->supported)
 		return plan;
+	pos = plan->reason_position;
 	if (strcmp(mode, "differential") == 0)
 		ereport(ERROR,
 				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 				 errmsg("the defining query cannot be maintained differentially: %s",
 						plan->reason),
 				 errdetail("Differential refresh covers inner joins of tables, filters, projections, GROUP BY and count, sum, avg, min, max, bool_and and bool_or."),
-				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes.")));
-	*reason = psprintf("%s; refreshed FULL", plan->reason);
+				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes."),
+				 pos > 0 ? internalerrposition(pos) : 0,
+				 pos > 0 ? internalerrquery(sql) : 0));
+	*reason = pos > 0 ? psprintf("%s at character %d; refreshed FULL", plan->reason, pos) :
+		psprintf("%s; refreshed FULL", plan->reason);
 	return NULL;
 }
 
@@ -257,7 +263,7 @@ create_stream_table(PG_FUNCTION_ARGS)
 	check_schedule(schedule);
 	namespace = creation_namespace(name, &relname);
 	tq = trickle_query_analyze(query);
-	plan = differential_plan(tq, mode, &reason);
+	plan = differential_plan(tq, query, mode, &reason);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -27,6 +27,7 @@ extern TrickleQuery *trickle_query_analyze(const char *sql);
 extern void trickle_query_record_dependencies(Oid relid, TrickleQuery *tq);
 extern Query *trickle_query_parse_definition(const char *definition);
 extern char *trickle_query_deparse(Query *query);
+extern int	trickle_query_locate(const char *sql, const char *const *sequences);
 
 /* src/api/rename.c: called by the guard around RENAME and SET SCHEMA */
 extern List *trickle_rename_prepare(Node *stmt);

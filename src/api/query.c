@@ -11,10 +11,14 @@
  * be redirected by objects created later in some schema.
  *
  * Validation rejects what cannot be a stream table whatever the refresh
- * mode: anything but one SELECT, data-modifying WITH, row-locking clauses,
- * volatile functions, temporary relations, system columns, and output
- * columns that a table cannot have.  The checks walk the rewritten query, so
- * views' bodies are checked too.
+ * mode: anything but one SELECT, data-modifying WITH, temporary relations,
+ * system columns, and output columns that a table cannot have.  The checks
+ * walk the rewritten query, so views' bodies are checked too.  Volatile
+ * functions, TABLESAMPLE and row-locking clauses are left to the
+ * differential analysis (src/ivm/analyze.c): a FULL refresh runs them as
+ * written, a differential one cannot, and 'auto' falls back to FULL.
+ * trickle_query_locate finds such a clause in the query's text, so that
+ * the refusal can point at it.
  *
  * Dependencies are recorded from the stream table's relation to every object
  * the query uses, columns included, as for a view: dropping a source, or a
@@ -43,6 +47,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
 #include "parser/parser.h"
+#include "parser/scanner.h"
 #include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -61,7 +66,6 @@ typedef struct CheckContext
 {
 	bool		collect;		/* collecting sources, not checking */
 	List	   *sources;
-	Oid			volatile_func;
 } CheckContext;
 
 /*
@@ -82,19 +86,6 @@ query_error_callback(void *arg)
 }
 
 static bool
-volatile_checker(Oid func_id, void *context)
-{
-	CheckContext *ctx = context;
-
-	if (func_volatile(func_id) == PROVOLATILE_VOLATILE)
-	{
-		ctx->volatile_func = func_id;
-		return true;
-	}
-	return false;
-}
-
-static bool
 check_walker(Node *node, CheckContext *ctx)
 {
 	if (node == NULL)
@@ -105,12 +96,6 @@ check_walker(Node *node, CheckContext *ctx)
 		Query	   *query = (Query *) node;
 		ListCell   *lc;
 
-		if (!ctx->collect && query->rowMarks != NIL)
-			ereport(ERROR,
-					(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
-					 errmsg("the defining query cannot use FOR UPDATE, FOR SHARE or another row-locking clause"),
-					 errdetail("A stream table's query only reads."),
-					 errhint("Remove the locking clause.")));
 		if (!ctx->collect && query->hasModifyingCTE)
 			ereport(ERROR,
 					(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
@@ -145,13 +130,6 @@ check_walker(Node *node, CheckContext *ctx)
 							NameStr(SystemAttributeDefinition(((Var *) node)->varattno)->attname)),
 					 errdetail("System columns change when a row is rewritten, not when its contents change."),
 					 errhint("Read only user columns.")));
-		if (check_functions_in_node(node, volatile_checker, ctx))
-			ereport(ERROR,
-					(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
-					 errmsg("the defining query uses volatile function %s",
-							format_procedure(ctx->volatile_func)),
-					 errdetail("A volatile function can return a different result on each refresh, so the stream table would not be a function of its sources."),
-					 errhint("Remove the function from the query, or apply it when reading the stream table.")));
 	}
 	return expression_tree_walker(node, check_walker, ctx);
 }
@@ -272,12 +250,6 @@ trickle_query_analyze(const char *sql)
 		elog(ERROR, "a SELECT was rewritten into %d queries", list_length(rewritten));
 
 	check_walker((Node *) linitial(rewritten), &ctx);
-	if (contain_volatile_functions((Node *) linitial(rewritten)))
-		ereport(ERROR,
-				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
-				 errmsg("the defining query uses a volatile expression"),
-				 errdetail("A volatile expression can give a different result on each refresh."),
-				 errhint("Remove it from the query, or apply it when reading the stream table.")));
 
 	tq->columns = output_columns(tq->query);
 	ctx.collect = true;
@@ -288,6 +260,78 @@ trickle_query_analyze(const char *sql)
 
 	tq->definition = trickle_query_deparse(tq->query);
 	return tq;
+}
+
+/*
+ * trickle_query_locate: the byte offset in sql of the first occurrence of
+ * one of sequences (NULL-terminated; each a lower-case keyword sequence such
+ * as "for update"), or -1 (also when sql is NULL).  The core scanner reads
+ * the text, so keywords inside strings, quoted names and comments do not
+ * count.  sql must scan without error (it was parsed already).
+ */
+int
+trickle_query_locate(const char *sql, const char *const *sequences)
+{
+	core_yy_extra_type extra;
+	core_yyscan_t scanner;
+	core_YYSTYPE value;
+	YYLTYPE		location;
+	int		   *tokens;
+	int		   *locations;
+	int			ntokens = 0;
+	int			space = 64;
+	int			found = -1;
+	int			i;
+
+	if (sql == NULL)
+		return -1;
+	tokens = palloc(space * sizeof(int));
+	locations = palloc(space * sizeof(int));
+	scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
+	for (;;)
+	{
+		int			token = core_yylex(&value, &location, scanner);
+
+		if (token == 0)
+			break;
+		if (ntokens == space)
+		{
+			space *= 2;
+			tokens = repalloc(tokens, space * sizeof(int));
+			locations = repalloc(locations, space * sizeof(int));
+		}
+		tokens[ntokens] = token;
+		locations[ntokens++] = location;
+	}
+	scanner_finish(scanner);
+
+	for (i = 0; i < ntokens && found < 0; i++)
+	{
+		const char *const *seq;
+
+		for (seq = sequences; *seq != NULL && found < 0; seq++)
+		{
+			char	   *words = pstrdup(*seq);
+			char	   *save = NULL;
+			char	   *word;
+			int			j = i;
+			bool		match = true;
+
+			for (word = strtok_r(words, " ", &save); word != NULL && match;
+				 word = strtok_r(NULL, " ", &save))
+			{
+				int			kw = ScanKeywordLookup(word, &ScanKeywords);
+
+				match = kw >= 0 && j < ntokens && tokens[j++] == ScanKeywordTokens[kw];
+			}
+			if (match)
+				found = locations[i];
+			pfree(words);
+		}
+	}
+	pfree(tokens);
+	pfree(locations);
+	return found;
 }
 
 /*

@@ -4,7 +4,10 @@
  *	  Change buffers and capture triggers: making them match their consumers.
  *
  * A source is captured while at least one DIFFERENTIAL stream table reads
- * it.  trickle_cdc_configure(source) makes the source's buffer and triggers
+ * it.  A source may itself be a stream table: its refreshes write it with
+ * MERGE and data-modifying CTEs, which fire the same statement triggers
+ * with transition tables, so its consumers read what each refresh changed.
+ * trickle_cdc_configure(source) makes the source's buffer and triggers
  * match what trickle.sources records for its consumers: the buffer holds a
  * column a<n> for every source column n some consumer reads (columns are
  * added, never removed, so rows already captured stay readable), and the

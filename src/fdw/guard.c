@@ -23,6 +23,11 @@
  * relation whose catalog row was restored from a dump (foreign frontier) is
  * writable, so that pg_restore can load it; its next refresh rebuilds it.
  *
+ * trickle's own capture triggers on a stream table read by another one are
+ * made with CreateTrigger, not through ProcessUtility, so the trigger rules
+ * above do not apply to them; their INSERT writes a change buffer, not the
+ * stream table.
+ *
  * The engine admits its own writes by naming the one relation it writes
  * (trickle_guard_allow_write) for the duration of the statement; state is
  * backend-local, reset by the caller afterwards and, after an error, when

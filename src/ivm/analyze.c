@@ -10,10 +10,11 @@
  * 'auto' records it and refreshes FULL.  What it accepts:
  *
  *	FROM	plain and partitioned tables, with their partitions and
- *			inheritance children (not stream tables, and only trees whose
- *			every change the capture triggers see: src/cdc/tree.c), combined
- *			by comma or INNER JOIN, with any condition;
- *	WHERE	any expression (volatile functions were refused earlier);
+ *			inheritance children (only trees whose every change the capture
+ *			triggers see: src/cdc/tree.c), and other stream tables (their
+ *			visible columns: a refresh's writes are captured like any
+ *			table's), combined by comma or INNER JOIN, with any condition;
+ *	WHERE	any expression without volatile functions;
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
  *			aggregate queries exactly the grouping expressions and the
  *			aggregates count(*), count(x), sum, avg, min, max, bool_and and
@@ -45,18 +46,22 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/typcache.h"
 
+#include "api/api.h"
 #include "catalog.h"
 #include "cdc/cdc.h"
 #include "fdw/fdw.h"
@@ -86,6 +91,19 @@ unsupported(TrickleIvmPlan *plan, const char *fmt,...)
 	}
 	plan->supported = false;
 	plan->reason = buf.data;
+	return plan;
+}
+
+/*
+ * unsupported_at: as unsupported, for a construct at byte offset location
+ * of plan->sql (-1: unknown), which an error can then point at.
+ */
+static TrickleIvmPlan *
+unsupported_at(TrickleIvmPlan *plan, int location, const char *reason)
+{
+	(void) unsupported(plan, "%s", reason);
+	if (plan->sql != NULL && location >= 0)
+		plan->reason_position = pg_mbstrlen_with_len(plan->sql, location) + 1;
 	return plan;
 }
 
@@ -131,9 +149,37 @@ source_problem(Oid relid, bool inh)
 		default:
 			return psprintf("source \"%s\" is not a table", name);
 	}
-	if (trickle_classify_relation(relid) != TRICKLE_RELATION_OTHER)
-		return psprintf("source \"%s\" is a stream table, which this version does not capture", name);
+	/* a stream table is captured like a table, from its refreshes' writes */
 	return trickle_cdc_source_problem(relid, inh);
+}
+
+/*
+ * hidden_column_problem: a stream table read as a source is captured on its
+ * visible columns only; its __trickle_* columns (row identities, aggregate
+ * state) are trickle's bookkeeping, which a downstream cannot follow.
+ */
+static char *
+hidden_column_problem(List *sources)
+{
+	ListCell   *lc;
+
+	foreach(lc, sources)
+	{
+		TrickleIvmSource *src = lfirst(lc);
+		ListCell   *lc2;
+
+		if (trickle_classify_relation(src->relid) == TRICKLE_RELATION_OTHER)
+			continue;
+		foreach(lc2, src->attnums)
+		{
+			char	   *column = get_attname(src->relid, lfirst_int(lc2), false);
+
+			if (strncmp(column, TRICKLE_COLUMN_PREFIX, strlen(TRICKLE_COLUMN_PREFIX)) == 0)
+				return psprintf("column \"%s\" of stream table \"%s\", which is trickle's own bookkeeping",
+								column, get_rel_name(src->relid));
+		}
+	}
+	return NULL;
 }
 
 /* checks the FROM clause: inner joins of relations */
@@ -192,6 +238,132 @@ from_problem(Query *query, Node *node)
 		}
 	}
 	return pstrdup("this kind of FROM item");
+}
+
+/*
+ * Constructs whose result a delta cannot reproduce: a volatile function may
+ * return something else on every call, TABLESAMPLE picks other rows on
+ * every scan, and a row-locking clause has an effect on the sources that a
+ * refresh reading change buffers would skip.  A FULL refresh runs them as
+ * written.  The bodies of views the query reads are searched too, so that
+ * whatever later expands a view finds it already checked.
+ */
+typedef struct ImpureContext
+{
+	const char *sql;			/* the query's text, if known */
+	Oid			view;			/* the view whose body is being searched */
+	List	   *walking;		/* views being searched (their bodies name
+								 * themselves as OLD and NEW) */
+	char	   *reason;			/* the first construct found */
+	int			location;		/* its byte offset in sql, or -1 */
+} ImpureContext;
+
+static void
+impure_found(ImpureContext *ctx, const char *what, int location)
+{
+	if (ctx->reason != NULL)
+		return;
+	if (OidIsValid(ctx->view))
+	{
+		/* locations inside a view's stored body are not in sql */
+		ctx->reason = psprintf("%s in view \"%s\"", what, get_rel_name(ctx->view));
+		ctx->location = -1;
+	}
+	else
+	{
+		ctx->reason = pstrdup(what);
+		ctx->location = location;
+	}
+}
+
+static bool
+volatile_func_checker(Oid func, void *context)
+{
+	if (func_volatile(func) != PROVOLATILE_VOLATILE)
+		return false;
+	*(Oid *) context = func;
+	return true;
+}
+
+static bool impure_walker(Node *node, ImpureContext *ctx);
+
+/* searches the body of view relid, naming the outermost view in reasons */
+static void
+impure_view(Oid relid, ImpureContext *ctx)
+{
+	Relation	rel;
+	Query	   *body;
+	Oid			outer = ctx->view;
+
+	if (list_member_oid(ctx->walking, relid))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	body = copyObject(get_view_query(rel));
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(outer))
+		ctx->view = relid;
+	ctx->walking = lappend_oid(ctx->walking, relid);
+	(void) impure_walker((Node *) body, ctx);
+	ctx->walking = list_delete_last(ctx->walking);
+	ctx->view = outer;
+}
+
+static bool
+impure_walker(Node *node, ImpureContext *ctx)
+{
+	static const char *const locking[] = {"for update", "for no key update", "for share",
+	"for key share", NULL};
+	static const char *const tablesample[] = {"tablesample", NULL};
+	Oid			func;
+
+	if (node == NULL || ctx->reason != NULL)
+		return ctx->reason != NULL;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		if (query->rowMarks != NIL)
+		{
+			RowMarkClause *rc = linitial(query->rowMarks);
+
+			impure_found(ctx,
+						 rc->strength == LCS_FORKEYSHARE ? "FOR KEY SHARE" :
+						 rc->strength == LCS_FORSHARE ? "FOR SHARE" :
+						 rc->strength == LCS_FORNOKEYUPDATE ? "FOR NO KEY UPDATE" :
+						 "FOR UPDATE",
+						 trickle_query_locate(ctx->sql, locking));
+		}
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+
+			if (rte->tablesample)
+				impure_found(ctx, "TABLESAMPLE", trickle_query_locate(ctx->sql, tablesample));
+			else if (ctx->reason == NULL && rte->rtekind == RTE_RELATION &&
+					 rte->relkind == RELKIND_VIEW)
+				impure_view(rte->relid, ctx);
+		}
+		return ctx->reason != NULL || query_tree_walker(query, impure_walker, ctx, 0);
+	}
+	if (check_functions_in_node(node, volatile_func_checker, &func))
+		impure_found(ctx, psprintf("volatile function %s", format_procedure(func)),
+					 exprLocation(node));
+	return ctx->reason != NULL || expression_tree_walker(node, impure_walker, ctx);
+}
+
+/* impure_problem: makes plan unsupported (true) if query has such a construct */
+static bool
+impure_problem(TrickleIvmPlan *plan, Query *query)
+{
+	ImpureContext ctx = {plan->sql, InvalidOid, NIL, NULL, -1};
+
+	(void) impure_walker((Node *) query, &ctx);
+	if (ctx.reason != NULL)
+		unsupported_at(plan, ctx.location, ctx.reason);
+	else if (contain_volatile_functions((Node *) query))
+		unsupported(plan, "a volatile expression");
+	return !plan->supported;
 }
 
 typedef struct VarContext
@@ -427,6 +599,16 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 TrickleIvmPlan *
 trickle_ivm_analyze(Query *query, List *columns)
 {
+	return trickle_ivm_analyze_text(query, columns, NULL);
+}
+
+/*
+ * trickle_ivm_analyze_text: the same, for a query parsed from sql, so that
+ * an unsupported construct's reason_position can say where it is in sql.
+ */
+TrickleIvmPlan *
+trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
+{
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
 	VarContext	ctx = {0};
 	ListCell   *lc;
@@ -435,9 +617,12 @@ trickle_ivm_analyze(Query *query, List *columns)
 	int			rtindex = 0;
 
 	plan->supported = true;
+	plan->sql = sql;
 	plan->query = query;
 	plan->columns = columns;
 
+	if (impure_problem(plan, query))
+		return plan;
 	if (query->cteList)
 		return unsupported(plan, "WITH");
 	if (query->setOperations)
@@ -480,6 +665,8 @@ trickle_ivm_analyze(Query *query, List *columns)
 	collect_vars(flat, &ctx);
 	if (ctx.whole_row)
 		return unsupported(plan, "a whole-row reference to a table");
+	if ((problem = hidden_column_problem(ctx.sources)) != NULL)
+		return unsupported(plan, "%s", problem);
 	foreach(lc, plan->scans)
 	{
 		TrickleIvmScan *scan = lfirst(lc);

@@ -75,6 +75,9 @@ typedef struct TrickleIvmPlan
 {
 	bool		supported;
 	char	   *reason;			/* why not, naming the construct */
+	const char *sql;			/* the text query was parsed from, if known */
+	int			reason_position;	/* the construct's place in sql, in
+									 * characters from 1; 0 if unknown */
 	Query	   *query;			/* analysed definition */
 	List	   *scans;			/* TrickleIvmScan, in range table order */
 	List	   *sources;		/* TrickleIvmSource, one per distinct relid */
@@ -88,6 +91,8 @@ typedef struct TrickleIvmPlan
 
 /* src/ivm/analyze.c */
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
+extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,
+												const char *sql);
 extern char *trickle_ivm_describe(TrickleIvmPlan *plan);
 extern char *trickle_ivm_hidden_name(const char *what, int agg);
 

@@ -205,6 +205,13 @@ extension_ready(void)
 static void
 scheduler_leave(bool free_slot)
 {
+	char	   *dbname;
+
+	/* the catalog cache needs a transaction; the callers have ended theirs */
+	StartTransactionCommand();
+	dbname = get_database_name(MyDatabaseId);
+	dbname = MemoryContextStrdup(TopMemoryContext, dbname ? dbname : "?");
+	CommitTransactionCommand();
 	if (free_slot)
 	{
 		LWLockAcquire(trickle_shared->lock, LW_EXCLUSIVE);
@@ -215,7 +222,7 @@ scheduler_leave(bool free_slot)
 	}
 	ereport(LOG,
 			(errmsg("trickle scheduler for database \"%s\" is stopping: the extension is not installed",
-					get_database_name(MyDatabaseId))));
+					dbname)));
 	proc_exit(0);
 }
 

@@ -25,16 +25,32 @@ SELECT trickle.create_stream_table('bad1', 'SELEC 1');
 -- unknown relation and column: the position points into the query
 SELECT trickle.create_stream_table('bad1', 'SELECT * FROM no_such_table');
 SELECT trickle.create_stream_table('bad1', 'SELECT nope FROM src');
--- volatile functions, named
-SELECT trickle.create_stream_table('bad1', 'SELECT id, random() AS r FROM src');
+-- volatile functions, TABLESAMPLE and row locks: 'differential' refuses
+-- them, naming them and pointing at them in the query (multi-byte text and
+-- keywords inside strings and comments do not move the caret)
+SELECT trickle.create_stream_table('bad1', 'SELECT id, random() AS r FROM src',
+  refresh_mode => 'differential');
 CREATE SEQUENCE s;
-SELECT trickle.create_stream_table('bad1', $$SELECT nextval('s') AS n$$);
+SELECT trickle.create_stream_table('bad1', $$SELECT nextval('s') AS n$$,
+  refresh_mode => 'differential');
 DROP SEQUENCE s;
-SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src WHERE val > random()');
--- temporary sources, system columns, locking, writable CTEs
+SELECT trickle.create_stream_table('bad1', 'SELECT id, ''é'' AS e
+  FROM src WHERE val > 10 * random()', refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src /* for update */
+  WHERE note <> ''for share'' FOR NO KEY UPDATE', refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src FOR KEY SHARE',
+  refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad1',
+  'SELECT s.id FROM src s JOIN src t TABLESAMPLE bernoulli (50) ON t.id = s.id',
+  refresh_mode => 'differential');
+-- in a view's body too, named with the view
+CREATE VIEW vol_view AS SELECT id FROM src WHERE val > 5 * random();
+SELECT trickle.create_stream_table('bad1', 'SELECT id FROM vol_view',
+  refresh_mode => 'differential');
+DROP VIEW vol_view;
+-- temporary sources, system columns, writable CTEs
 SELECT trickle.create_stream_table('bad1', 'SELECT a FROM tmp_src');
 SELECT trickle.create_stream_table('bad1', 'SELECT ctid, id FROM src');
-SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src FOR UPDATE');
 SELECT trickle.create_stream_table('bad1',
   'WITH d AS (DELETE FROM src RETURNING id) SELECT id FROM d');
 -- output columns a table cannot have
@@ -75,6 +91,23 @@ SELECT trickle.create_stream_table('bad1', 'SELECT id / (id - 5) AS x FROM src')
 
 -- nothing was left behind by any of the above
 SELECT * FROM trace;
+
+-- 'auto' refreshes such queries FULL and says what and where; 'full' runs
+-- them as written
+SELECT trickle.create_stream_table('vol1', 'SELECT id, random() AS r FROM src');
+SELECT trickle.create_stream_table('vol2', 'SELECT id FROM src FOR UPDATE');
+SELECT trickle.create_stream_table('vol3',
+  'SELECT id FROM src TABLESAMPLE system (100) REPEATABLE (7)');
+SELECT trickle.create_stream_table('vol4', 'SELECT id FROM src FOR SHARE',
+  refresh_mode => 'full');
+SELECT name, effective_mode, mode_reason FROM trickle.stream_tables
+ WHERE name::text LIKE 'vol%' ORDER BY name::text;
+SELECT count(*), count(DISTINCT r) FROM vol1;
+SELECT action FROM trickle.refresh_stream_table('vol2');
+SELECT trickle.drop_stream_table('vol1');
+SELECT trickle.drop_stream_table('vol2');
+SELECT trickle.drop_stream_table('vol3');
+SELECT trickle.drop_stream_table('vol4');
 
 -- case-insensitive modes and cron schedules are fine
 SELECT trickle.create_stream_table('good1', 'SELECT id FROM src',
