@@ -440,18 +440,13 @@ trickle_ivm_analyze(Query *query, List *columns)
 
 	if (query->cteList)
 		return unsupported(plan, "WITH");
-	if (query->setOperations)
-		return unsupported(plan, "UNION, INTERSECT or EXCEPT");
+	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
+	if (trickle_ivm_wants_recompute(query))
+		return trickle_ivm_analyze_recompute(query, columns, NULL);
 	if (query->hasSubLinks)
 		return unsupported(plan, "a subquery in an expression");
-	if (query->hasWindowFuncs)
-		return unsupported(plan, "window functions");
 	if (query->hasTargetSRFs)
 		return unsupported(plan, "set-returning functions in the select list");
-	if (query->distinctClause)
-		return unsupported(plan, "DISTINCT");
-	if (query->limitCount || query->limitOffset)
-		return unsupported(plan, "LIMIT or OFFSET");
 	if (query->jointree->fromlist == NIL)
 		return unsupported(plan, "a query without FROM");
 	if ((problem = from_problem(query, (Node *) query->jointree)) != NULL)
@@ -500,8 +495,17 @@ trickle_ivm_analyze(Query *query, List *columns)
 		list_sort(((TrickleIvmSource *) lfirst(lc))->attnums, cmp_int);
 	plan->sources = ctx.sources;
 
+	/*
+	 * Aggregates the algebraic path cannot maintain from state columns are
+	 * recomputed group by group instead.
+	 */
 	if (query->hasAggs || query->groupClause)
-		return analyze_aggregate(plan, query);
+	{
+		analyze_aggregate(plan, query);
+		if (!plan->supported)
+			return trickle_ivm_analyze_recompute(query, columns, plan->reason);
+		return plan;
+	}
 
 	foreach(lc, columns)
 	{
@@ -570,6 +574,15 @@ static const char *const agg_names[] = {
 };
 
 /*
+ * trickle_ivm_describe_block: the FROM/WHERE block of a plain plan, at depth
+ */
+void
+trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth)
+{
+	describe_from(buf, block->query, (Node *) block->query->jointree, depth);
+}
+
+/*
  * trickle_ivm_describe: the operator tree of a supported plan, one operator
  * per line, inputs indented below it.
  */
@@ -580,7 +593,9 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	if (plan->aggregate)
+	if (plan->recompute)
+		trickle_ivm_describe_recompute(&buf, plan);
+	else if (plan->aggregate)
 	{
 		appendStringInfoString(&buf, plan->global ? "Aggregate (one row)" : "Aggregate (group by");
 		foreach(lc, plan->keys)
@@ -607,7 +622,8 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	}
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
-	describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
+	if (!plan->recompute)
+		describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;
