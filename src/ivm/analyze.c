@@ -442,7 +442,7 @@ trickle_ivm_analyze(Query *query, List *columns)
 		return unsupported(plan, "WITH");
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
-		return trickle_ivm_analyze_recompute(query, columns, NULL);
+		return trickle_ivm_analyze_recompute(query, columns);
 	if (query->hasSubLinks)
 		return unsupported(plan, "a subquery in an expression");
 	if (query->hasTargetSRFs)
@@ -503,7 +503,7 @@ trickle_ivm_analyze(Query *query, List *columns)
 	{
 		analyze_aggregate(plan, query);
 		if (!plan->supported)
-			return trickle_ivm_analyze_recompute(query, columns, plan->reason);
+			return trickle_ivm_analyze_recompute(query, columns);
 		return plan;
 	}
 

@@ -144,8 +144,7 @@ extern void trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, in
 
 /* src/ivm/recompute.c */
 extern bool trickle_ivm_wants_recompute(Query *query);
-extern TrickleIvmPlan *trickle_ivm_analyze_recompute(Query *query, List *columns,
-													 const char *algebraic_reason);
+extern TrickleIvmPlan *trickle_ivm_analyze_recompute(Query *query, List *columns);
 extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan);
 
 /*

@@ -82,6 +82,7 @@ typedef struct Cand
 } Cand;
 
 static TrickleIvmPlan *refuse(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
+static char *function_names(Query *query, bool aggs);
 
 static TrickleIvmPlan *
 refuse(TrickleIvmPlan *plan, const char *fmt,...)
@@ -187,7 +188,7 @@ intersect_cands(List *cands, List *layer)
  * are none.
  */
 static List *
-derive_keys(Query *query, const char *algebraic_reason, char **why)
+derive_keys(Query *query, char **why)
 {
 	List	   *cands = NIL;
 	List	   *keys = NIL;
@@ -202,9 +203,8 @@ derive_keys(Query *query, const char *algebraic_reason, char **why)
 	}
 	else if (query->hasAggs)
 	{
-		*why = psprintf("%s without GROUP BY: its one row depends on every row, so each refresh would recompute the whole query",
-						algebraic_reason ? algebraic_reason :
-						query->havingQual ? "an aggregate with HAVING" : "an aggregate");
+		*why = psprintf("aggregates (%s)%s without GROUP BY: their one row depends on every row, so each refresh would recompute the whole query",
+						function_names(query, true), query->havingQual ? " and HAVING" : "");
 		return NIL;
 	}
 	foreach(lc, query->windowClause)
@@ -578,7 +578,7 @@ range_list(int from, int n)
 
 /* a query whose keys are the partitioning expressions of its layers */
 static TrickleIvmPlan *
-analyze_keyed(TrickleIvmPlan *plan, Query *query, const char *algebraic_reason)
+analyze_keyed(TrickleIvmPlan *plan, Query *query)
 {
 	TrickleIvmRecompute *rc = plan->recompute;
 	TrickleIvmPart *part = palloc0(sizeof(TrickleIvmPart));
@@ -589,7 +589,7 @@ analyze_keyed(TrickleIvmPlan *plan, Query *query, const char *algebraic_reason)
 	char	   *why;
 
 	rc->kind = TRICKLE_RECOMPUTE_KEYED;
-	cands = derive_keys(query, algebraic_reason, &why);
+	cands = derive_keys(query, &why);
 	if (cands == NIL)
 		return refuse(plan, "%s", why);
 	foreach(lc, cands)
@@ -852,6 +852,30 @@ walk_setop(Node *node, SetopWalk *walk)
 	}
 }
 
+/* the visible columns of a set operation branch */
+static List *
+leaf_columns(Query *leaf)
+{
+	List	   *columns = NIL;
+	ListCell   *lc;
+
+	foreach(lc, leaf->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+		TrickleColumn *col;
+
+		if (tle->resjunk)
+			continue;
+		col = palloc0(sizeof(TrickleColumn));
+		col->name = tle->resname ? pstrdup(tle->resname) : psprintf("column%d", tle->resno);
+		col->type = exprType((Node *) tle->expr);
+		col->typmod = exprTypmod((Node *) tle->expr);
+		col->collation = exprCollation((Node *) tle->expr);
+		columns = lappend(columns, col);
+	}
+	return columns;
+}
+
 static const char *
 setop_name(SetOperationStmt *op)
 {
@@ -891,7 +915,7 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 	foreach(lc, walk.leaves)
 	{
 		Query	   *leaf = lfirst(lc);
-		TrickleIvmPlan *block = trickle_ivm_analyze(leaf, NIL);
+		TrickleIvmPlan *block = trickle_ivm_analyze(leaf, leaf_columns(leaf));
 
 		if (!block->supported)
 			return refuse(plan, "%s", block->reason);
@@ -934,11 +958,9 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 /*
  * trickle_ivm_analyze_recompute: the keyed recompute plan of query (see
  * the file comment), or an unsupported plan saying why not.
- * algebraic_reason, when given, is why the algebraic aggregate path refused
- * the query.
  */
 TrickleIvmPlan *
-trickle_ivm_analyze_recompute(Query *query, List *columns, const char *algebraic_reason)
+trickle_ivm_analyze_recompute(Query *query, List *columns)
 {
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
 	ListCell   *lc;
@@ -969,7 +991,7 @@ trickle_ivm_analyze_recompute(Query *query, List *columns, const char *algebraic
 
 	if (query->groupingSets)
 		return analyze_grouping_sets(plan, query);
-	return analyze_keyed(plan, query, algebraic_reason);
+	return analyze_keyed(plan, query);
 }
 
 static void
