@@ -19,6 +19,19 @@
  *			aggregates count(*), count(x), sum, avg, min, max, bool_and and
  *			bool_or, without DISTINCT, ORDER BY or FILTER.
  *
+ * The strategy is chosen here, in this order:
+ *
+ *	keyed recompute (recompute.c)	set operations, window functions,
+ *			DISTINCT [ON], HAVING, GROUPING SETS (and LIMIT, which it
+ *			refuses), and any aggregate query the algebraic path below
+ *			refuses (other aggregates, DISTINCT/ORDER BY/FILTER inside one,
+ *			expressions over aggregates): the output is recomputed for the
+ *			keys the changes touch;
+ *	algebraic aggregates (analyze_aggregate)	GROUP BY queries selecting
+ *			the aggregates above, maintained from hidden state columns
+ *			without reading a group's other rows;
+ *	plain		project-filter-join blocks, maintained row by row.
+ *
  * Output rows are identified by a hash class plus an ordinal (see
  * src/refresh/codegen.c): the hash of the whole row for a plain query, of
  * the group key for an aggregate one.  Aggregates keep hidden state columns

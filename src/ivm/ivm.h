@@ -6,10 +6,13 @@
  * A query the engine maintains is a select-project-join block (inner joins
  * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
  * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
- * bool_and and bool_or.  src/ivm/analyze.c decides whether a query is one and
+ * bool_and and bool_or, or by anything the keyed recompute handles (other
+ * aggregates, HAVING, windows, DISTINCT, grouping sets, set operations of
+ * such blocks).  src/ivm/analyze.c decides whether a query is one and
  * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
  * block's delta as a Z-set (rows with a signed weight); src/refresh/codegen.c
- * turns that into the MERGE that applies it.
+ * turns that into the MERGE that applies it (src/refresh/recompute_apply.c
+ * for the keyed recompute, src/ivm/recompute.c).
  *
  *-------------------------------------------------------------------------
  */
