@@ -227,7 +227,7 @@ differential_plan(TrickleQuery *tq, const char *mode, char **reason)
 				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 				 errmsg("the defining query cannot be maintained differentially: %s",
 						plan->reason),
-				 errdetail("Differential refresh covers inner joins of tables with filters and projections, topped by GROUP BY with any aggregates, HAVING, DISTINCT, window functions with PARTITION BY or GROUPING SETS, and UNION, INTERSECT and EXCEPT of such joins."),
+				 errdetail("Differential refresh covers inner joins of tables with filters and projections, topped by GROUP BY with any aggregates, HAVING, DISTINCT, window functions with PARTITION BY, GROUPING SETS or ORDER BY ... LIMIT, and UNION, INTERSECT and EXCEPT of such joins."),
 				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes.")));
 	*reason = psprintf("%s; refreshed FULL", plan->reason);
 	return NULL;

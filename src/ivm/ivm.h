@@ -105,7 +105,9 @@ typedef enum TrickleRecomputeKind
 	TRICKLE_RECOMPUTE_KEYED,	/* one query block, keys from its own rows */
 	TRICKLE_RECOMPUTE_GROUPING_SETS, /* one keyed part per grouping set */
 	TRICKLE_RECOMPUTE_SETOP,	/* UNION, INTERSECT, EXCEPT: the key is the row */
-	TRICKLE_RECOMPUTE_UNION_ALL /* plain blocks: no recompute */
+	TRICKLE_RECOMPUTE_UNION_ALL, /* plain blocks: no recompute */
+	TRICKLE_RECOMPUTE_TOPK		/* ORDER BY ... LIMIT over a keyed query
+								 * (parts) or a plain block (no parts) */
 } TrickleRecomputeKind;
 
 /* a FROM/WHERE block whose delta terms feed affected keys (or rows) */
@@ -137,6 +139,11 @@ struct TrickleIvmRecompute
 	List	   *parts;			/* TrickleIvmPart (KEYED, GROUPING_SETS) */
 	List	   *eqops;			/* per key: the equality that groups it (OID) */
 	char	   *what;			/* what is recomputed, for trickle_ivm_describe */
+	/* TOPK */
+	int64		limit;			/* LIMIT */
+	List	   *sort;			/* ORDER BY: SortGroupClause */
+	List	   *sortcols;		/* per sort clause: its visible column (int) */
+	TrickleIvmPart *top;		/* the whole query with its keys exposed */
 };
 
 /* src/ivm/analyze.c */

@@ -51,10 +51,16 @@
  * copies of a row are the set operation applied to the branches restricted
  * to that row.
  *
+ * ORDER BY ... LIMIT k over a keyed query or a plain block keeps the first k
+ * rows: the changed rows and the stored rows the changes leave alone are the
+ * candidates, and the whole query is run only when they cannot decide (see
+ * analyze_topk).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/stratnum.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -256,6 +262,22 @@ derive_keys(Query *query, char **why)
 	return keys;
 }
 
+/* the expression of the n-th visible output column */
+static Expr *
+nth_visible(Query *query, int n)
+{
+	ListCell   *lc;
+
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst(lc);
+
+		if (!tle->resjunk && n-- == 0)
+			return tle->expr;
+	}
+	elog(ERROR, "no output column %d", n);
+}
+
 /* the visible output column whose expression is expr, or -1 */
 static int
 visible_column(Query *query, Expr *expr)
@@ -366,7 +388,7 @@ make_branch(TrickleIvmPlan *block, int first_scan)
  * (GROUPING_SETS: a grouping column outside the set) is not exposed (NULL).
  */
 static void
-expose_keys(Query *rows, List *keys, List *members, List **exposed)
+expose_keys(Query *rows, List *keys, List *members, List **exposed, bool keep_order)
 {
 	List	   *visible = NIL;
 	List	   *junk = NIL;
@@ -415,7 +437,7 @@ expose_keys(Query *rows, List *keys, List *members, List **exposed)
 		((TargetEntry *) lfirst(lc))->resno = resno++;
 
 	/* ORDER BY matters to a stream table only where it picks rows */
-	if (!rows->hasDistinctOn)
+	if (!rows->hasDistinctOn && !keep_order)
 		rows->sortClause = NIL;
 }
 
@@ -601,7 +623,8 @@ analyze_keyed(TrickleIvmPlan *plan, Query *query)
 		return refuse(plan, "%s", why);
 
 	part->rows = copyObject(query);
-	expose_keys(part->rows, plan->keys, range_list(0, list_length(plan->keys)), &part->exposed);
+	expose_keys(part->rows, plan->keys, range_list(0, list_length(plan->keys)), &part->exposed,
+				false);
 	part->set = -1;
 	rc->parts = list_make1(part);
 	rc->what = describe_layers(query);
@@ -757,7 +780,7 @@ analyze_grouping_sets(TrickleIvmPlan *plan, Query *query)
 				members = lappend_int(members, foreach_current_index(lc2) + 1);
 		}
 		part->rows = grouping_set_query(query, set);
-		expose_keys(part->rows, plan->keys, members, &part->exposed);
+		expose_keys(part->rows, plan->keys, members, &part->exposed, false);
 		part->set = id++;
 		rc->parts = lappend(rc->parts, part);
 
@@ -951,6 +974,135 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 }
 
 /* ---------------------------------------------------------------------
+ * ORDER BY ... LIMIT
+ * ---------------------------------------------------------------------
+ */
+
+/* "name [DESC] [NULLS FIRST|LAST]" for the sort clauses of a top-k plan */
+static char *
+describe_sort(TrickleIvmPlan *plan)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, plan->recompute->sort)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TrickleColumn *col = list_nth(plan->columns,
+									  list_nth_int(plan->recompute->sortcols, foreach_current_index(lc)));
+		Oid			opfamily;
+		Oid			opcintype;
+		int16		strategy;
+		bool		desc;
+
+		desc = get_ordering_op_properties(sgc->sortop, &opfamily, &opcintype, &strategy) &&
+			strategy == BTGreaterStrategyNumber;
+		appendStringInfo(&buf, "%s%s%s", foreach_current_index(lc) ? ", " : "",
+						 quote_identifier(col->name), desc ? " DESC" : "");
+		if (sgc->nulls_first != desc)
+			appendStringInfoString(&buf, sgc->nulls_first ? " NULLS FIRST" : " NULLS LAST");
+	}
+	return buf.data;
+}
+
+/*
+ * analyze_topk: ORDER BY ... LIMIT k over a keyed query or a plain block.
+ *
+ * The stream table holds the first k rows.  A refresh takes as candidates
+ * the stored rows the changes leave alone and the changed rows (the new rows
+ * of the affected keys, or a plain block's inserted rows); every other row
+ * of the query sorts after the last stored row.  So when at least k
+ * candidates sort before or with that last row (or fewer than k rows were
+ * stored: there is no other row), the first k candidates are the new
+ * result; otherwise the query is run whole, as FULL would.
+ */
+static TrickleIvmPlan *
+analyze_topk(TrickleIvmPlan *plan, Query *query)
+{
+	TrickleIvmRecompute *rc = plan->recompute;
+	Query	   *inner = copyObject(query);
+	/* LIMIT 5 is int8(5) until folded */
+	Const	   *limit = (Const *) eval_const_expressions(NULL, query->limitCount);
+	Const	   *offset = (Const *) eval_const_expressions(NULL, query->limitOffset);
+	ListCell   *lc;
+
+	if (query->limitOption != LIMIT_OPTION_COUNT)
+		return refuse(plan, "FETCH FIRST ... WITH TIES");
+	if (offset && (!IsA(offset, Const) ||
+				   (!offset->constisnull && DatumGetInt64(offset->constvalue) != 0)))
+		return refuse(plan, "OFFSET: the rows before the stored ones are not kept, so any change may move them");
+	if (limit && !IsA(limit, Const))
+		return refuse(plan, "LIMIT with a value that is not a constant");
+	inner->limitCount = NULL;
+	inner->limitOffset = NULL;
+	/* LIMIT ALL (or NULL), OFFSET 0: the query without them */
+	if (limit == NULL || limit->constisnull)
+		return trickle_ivm_analyze(inner, plan->columns);
+	if (query->sortClause == NIL)
+		return refuse(plan, "LIMIT without ORDER BY: which rows it keeps is arbitrary");
+	if (query->hasDistinctOn || query->groupingSets)
+		return refuse(plan, "ORDER BY ... LIMIT over DISTINCT ON or GROUPING SETS");
+	foreach(lc, query->sortClause)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+		TargetEntry *tle = get_sortgroupclause_tle(sgc, query->targetList);
+		int			column;
+
+		if (tle->resjunk || (column = visible_column(query, tle->expr)) < 0)
+			return refuse(plan, "ORDER BY an expression that is not an output column, with LIMIT");
+		rc->sort = lappend(rc->sort, copyObject(sgc));
+		rc->sortcols = lappend_int(rc->sortcols, column);
+	}
+	inner->sortClause = NIL;
+
+	if (inner->hasAggs || inner->groupClause || inner->distinctClause ||
+		inner->hasWindowFuncs || inner->havingQual)
+	{
+		/* the rows of the keys a change touches, as analyze_keyed has them */
+		analyze_keyed(plan, inner);
+		if (!plan->supported)
+			return plan;
+		rc->top = palloc0(sizeof(TrickleIvmPart));
+		rc->top->rows = copyObject(query);
+		expose_keys(rc->top->rows, plan->keys, range_list(0, list_length(plan->keys)),
+					&rc->top->exposed, true);
+		rc->top->set = -1;
+	}
+	else
+	{
+		TrickleIvmPlan *block = trickle_ivm_analyze(inner, plan->columns);
+
+		if (!block->supported)
+			return refuse(plan, "%s", block->reason);
+		if (block->aggregate || block->recompute)
+			elog(ERROR, "the block below ORDER BY ... LIMIT is not a plain block");
+		rc->branches = list_make1(make_branch(block, 0));
+		plan->scans = block->scans;
+		plan->sources = block->sources;
+		/* rows are identified by their values, as a plain query's */
+		foreach(lc, plan->columns)
+		{
+			TrickleColumn *col = lfirst(lc);
+			TrickleIvmKey *key = palloc0(sizeof(TrickleIvmKey));
+			TypeCacheEntry *tc = lookup_type_cache(col->type, TYPECACHE_EQ_OPR);
+
+			if (!has_ordering(col->type) || !OidIsValid(tc->eq_opr))
+				return refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
+							  col->name, format_type_be(col->type));
+			key->expr = nth_visible(query, foreach_current_index(lc));
+			key->column = foreach_current_index(lc);
+			key->stored = col->name;
+			plan->keys = lappend(plan->keys, key);
+			rc->eqops = lappend_oid(rc->eqops, tc->eq_opr);
+		}
+	}
+	rc->kind = TRICKLE_RECOMPUTE_TOPK;
+	rc->limit = DatumGetInt64(limit->constvalue);
+	return plan;
+}
+
+/* ---------------------------------------------------------------------
  * Entry points
  * ---------------------------------------------------------------------
  */
@@ -972,8 +1124,6 @@ trickle_ivm_analyze_recompute(Query *query, List *columns)
 
 	if (query->setOperations)
 		return analyze_setop(plan, query);
-	if (query->limitCount || query->limitOffset)
-		return refuse(plan, "LIMIT or OFFSET");
 	if (query->hasTargetSRFs)
 		return refuse(plan, "set-returning functions in the select list");
 
@@ -989,6 +1139,8 @@ trickle_ivm_analyze_recompute(Query *query, List *columns)
 	if (checkExprHasSubLink(query->havingQual))
 		return refuse(plan, "a subquery in HAVING");
 
+	if (query->limitCount || query->limitOffset)
+		return analyze_topk(plan, query);
 	if (query->groupingSets)
 		return analyze_grouping_sets(plan, query);
 	return analyze_keyed(plan, query);
@@ -1029,6 +1181,7 @@ trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
 	TrickleIvmRecompute *rc = plan->recompute;
 	ListCell   *lc;
 	int			leaf = 0;
+	int			depth = 1;
 
 	switch (rc->kind)
 	{
@@ -1050,6 +1203,14 @@ trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
 		case TRICKLE_RECOMPUTE_GROUPING_SETS:
 			appendStringInfo(buf, "Recompute by grouping set (%s)\n", rc->what);
 			break;
+		case TRICKLE_RECOMPUTE_TOPK:
+			appendStringInfo(buf, "Top-k (LIMIT " INT64_FORMAT ", ORDER BY %s)\n",
+							 rc->limit, describe_sort(plan));
+			if (rc->parts == NIL)
+				break;
+			depth = 2;
+			appendStringInfoString(buf, "  ");
+			/* FALLTHROUGH */
 		case TRICKLE_RECOMPUTE_KEYED:
 			appendStringInfoString(buf, "Recompute by key (");
 			foreach(lc, plan->keys)
@@ -1058,5 +1219,5 @@ trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
 			appendStringInfo(buf, "): %s\n", rc->what);
 			break;
 	}
-	trickle_ivm_describe_block(buf, ((TrickleIvmBranch *) linitial(rc->branches))->block, 1);
+	trickle_ivm_describe_block(buf, ((TrickleIvmBranch *) linitial(rc->branches))->block, depth);
 }

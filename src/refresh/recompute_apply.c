@@ -37,6 +37,8 @@
  * A key whose recomputed rows equal its stored ones costs its probe and
  * recompute and writes nothing.  UNION ALL of plain blocks has no key: its
  * terms are handed to plain_apply (trickle_recompute_append_terms).
+ * ORDER BY ... LIMIT computes its new rows otherwise (topk_apply) and
+ * matches them with every stored row the same way (append_matching).
  *
  *-------------------------------------------------------------------------
  */
@@ -56,6 +58,8 @@
 #include "ivm/ivm.h"
 #include "refresh/refresh.h"
 #include "trickle.h"
+
+static void append_matching(StringInfo buf, const char *target, List *stored);
 
 static const char *
 q(const char *name)
@@ -309,9 +313,14 @@ part_value(TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored, int i)
 	elog(ERROR, "no value for stored column %s", col->name);
 }
 
-/* the new rows of one part (KEYED, GROUPING_SETS), for the keys of h */
+/*
+ * the new rows of one part (KEYED, GROUPING_SETS), for the keys of h, each
+ * branch after " UNION ALL ", with the class and two NULLs (the stored
+ * row's identity and address) first when with_ids
+ */
 static void
-append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored)
+append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored,
+				 bool with_ids)
 {
 	char	   *rows = trickle_query_deparse(part->rows);
 	char	   *plain = no_nulls(part);
@@ -320,8 +329,8 @@ append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, Lis
 
 	for (variant = 0; variant < (plain ? 2 : 1); variant++)
 	{
-		appendStringInfoString(sql, " UNION ALL SELECT h.__trickle_lo, NULL::pg_catalog.int8,"
-							   " NULL::pg_catalog.tid, r.* FROM h CROSS JOIN LATERAL (SELECT ");
+		appendStringInfo(sql, " UNION ALL SELECT %sr.* FROM h CROSS JOIN LATERAL (SELECT ",
+						 with_ids ? "h.__trickle_lo, NULL::pg_catalog.int8, NULL::pg_catalog.tid, " : "");
 		for (i = 0; i < list_length(stored); i++)
 			appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
 							 part_value(plan, part, stored, i), i);
@@ -439,6 +448,186 @@ append_class_range(StringInfo sql, const char *lo)
 					 TRICKLE_ROW_ID, lo, lo, TRICKLE_CLASS_MASK);
 }
 
+/* "alias.__trickle_v<c> USING OPERATOR(op) NULLS ..." for the ORDER BY */
+static void
+append_sort(StringInfo sql, TrickleIvmPlan *plan, const char *alias)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->recompute->sort)
+	{
+		SortGroupClause *sgc = lfirst(lc);
+
+		appendStringInfo(sql, "%s%s.__trickle_v%d USING %s NULLS %s",
+						 foreach_current_index(lc) ? ", " : "", alias,
+						 list_nth_int(plan->recompute->sortcols, foreach_current_index(lc)),
+						 operator_sql(sgc->sortop), sgc->nulls_first ? "FIRST" : "LAST");
+	}
+}
+
+/* the position in stored of the stored column name */
+static int
+stored_index(List *stored, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, stored)
+	{
+		if (strcmp(((TrickleColumn *) lfirst(lc))->name, name) == 0)
+			return foreach_current_index(lc);
+	}
+	elog(ERROR, "no stored column %s", name);
+}
+
+/* "ROW(alias.__trickle_v<i>, ...)" over the stored key columns */
+static void
+append_stored_key_row(StringInfo sql, TrickleIvmPlan *plan, List *stored, const char *alias)
+{
+	ListCell   *lc;
+
+	appendStringInfoString(sql, "ROW(");
+	foreach(lc, plan->keys)
+		appendStringInfo(sql, "%s%s.__trickle_v%d", foreach_current_index(lc) ? ", " : "", alias,
+						 stored_index(stored, ((TrickleIvmKey *) lfirst(lc))->stored));
+	appendStringInfoChar(sql, ')');
+}
+
+/*
+ * topk_apply: ORDER BY ... LIMIT k (see analyze_topk in recompute.c).  The
+ * candidates (cand) are the stored rows the changes leave alone (o, not hit) and
+ * the changed rows: the new rows of the affected keys of a keyed query, or
+ * the rows a plain block gained.  Every other row of the query sorts after
+ * the last stored row (wst), so when fewer than k rows were stored or k
+ * candidates sort before or with wst, the first k candidates are the
+ * result (ok); otherwise the whole query is run.  The result is then
+ * matched with every stored row, as for any keyed recompute.
+ */
+static char *
+topk_apply(TrickleIvmPlan *plan, const char *target, List *stored, uint64 mask)
+{
+	TrickleIvmRecompute *rc = plan->recompute;
+	bool		keyed = rc->parts != NIL;
+	int			nvisible = list_length(plan->columns);
+	int			m = list_length(stored);
+	StringInfoData sql;
+	ListCell   *lc;
+	int			i;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "WITH ");
+	if (keyed)
+	{
+		append_affected(&sql, plan, mask);
+		appendStringInfoString(&sql, "h AS (SELECT a.* FROM a), ");
+	}
+	else
+	{
+		/* the block's changes, consolidated by row as plain_apply has them */
+		appendStringInfoString(&sql, "d AS (SELECT ");
+		append_range(&sql, "t.__trickle_c%d", 0, nvisible);
+		appendStringInfoString(&sql, ", pg_catalog.sum(t.__trickle_w) AS __trickle_w FROM (");
+		append_feeds(&sql, plan, mask, "__trickle_c", 0);
+		appendStringInfoString(&sql, ") t GROUP BY ");
+		append_range(&sql, "t.__trickle_c%d", 0, nvisible);
+		appendStringInfoString(&sql, " HAVING pg_catalog.sum(t.__trickle_w) <> 0), ");
+	}
+
+	/* o: every stored row, and whether the changes touch it */
+	appendStringInfo(&sql, "o0 AS (SELECT o.%s AS __trickle_rid, o.ctid AS __trickle_octid,"
+					 " trickle._row_id_class(o.%s, 0) AS __trickle_lo", TRICKLE_ROW_ID, TRICKLE_ROW_ID);
+	foreach(lc, stored)
+		appendStringInfo(&sql, ", o.%s AS __trickle_v%d", q(((TrickleColumn *) lfirst(lc))->name),
+						 foreach_current_index(lc));
+	if (!keyed)
+	{
+		/* copies of one row are numbered, the highest identity first */
+		appendStringInfoString(&sql, ", pg_catalog.row_number() OVER (PARTITION BY ");
+		foreach(lc, stored)
+			appendStringInfo(&sql, "%so.%s", foreach_current_index(lc) ? ", " : "",
+							 q(((TrickleColumn *) lfirst(lc))->name));
+		appendStringInfo(&sql, " ORDER BY o.%s DESC) AS __trickle_copy", TRICKLE_ROW_ID);
+	}
+	appendStringInfo(&sql, " FROM ONLY %s o), o AS (SELECT o0.*, EXISTS (SELECT FROM ", target);
+	if (keyed)
+	{
+		appendStringInfoString(&sql, "h WHERE ");
+		append_stored_key_row(&sql, plan, stored, "o0");
+		appendStringInfoString(&sql, "::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+		append_range(&sql, "h.__trickle_k%d", 0, list_length(plan->keys));
+		appendStringInfoString(&sql, ")::pg_catalog.record");
+	}
+	else
+	{
+		appendStringInfoString(&sql, "d WHERE d.__trickle_w < 0 AND - d.__trickle_w >= o0.__trickle_copy"
+							   " AND ROW(");
+		append_range(&sql, "d.__trickle_c%d", 0, nvisible);
+		appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+		append_range(&sql, "o0.__trickle_v%d", 0, nvisible);
+		appendStringInfoString(&sql, ")::pg_catalog.record");
+	}
+	appendStringInfoString(&sql, ") AS __trickle_hit FROM o0), ");
+
+	/* cand: the candidates */
+	appendStringInfoString(&sql, "cand AS (SELECT ");
+	append_range(&sql, "o.__trickle_v%d", 0, m);
+	appendStringInfoString(&sql, " FROM o WHERE NOT o.__trickle_hit");
+	if (keyed)
+		append_part_rows(&sql, plan, linitial(rc->parts), stored, false);
+	else
+	{
+		appendStringInfoString(&sql, " UNION ALL SELECT ");
+		foreach(lc, stored)
+		{
+			TrickleColumn *col = lfirst(lc);
+
+			appendStringInfo(&sql, "%s(d.__trickle_c%d)::%s", foreach_current_index(lc) ? ", " : "",
+							 foreach_current_index(lc), type_name(col->type, col->typmod));
+		}
+		appendStringInfoString(&sql, " FROM d CROSS JOIN LATERAL pg_catalog.generate_series(1, d.__trickle_w)"
+							   " WHERE d.__trickle_w > 0");
+	}
+	appendStringInfoString(&sql, "), ");
+
+	/* wst: the last stored row; ok: whether the candidates decide */
+	appendStringInfoString(&sql, "wst AS (SELECT ");
+	append_range(&sql, "x.__trickle_v%d", 0, m);
+	appendStringInfoString(&sql, " FROM (SELECT o.*, pg_catalog.row_number() OVER (ORDER BY ");
+	append_sort(&sql, plan, "o");
+	appendStringInfoString(&sql, ") AS __trickle_r FROM o) x ORDER BY x.__trickle_r DESC LIMIT 1), "
+						   "z AS (SELECT s.__trickle_isw, pg_catalog.rank() OVER (ORDER BY ");
+	append_sort(&sql, plan, "s");
+	appendStringInfo(&sql, ") AS __trickle_r FROM (SELECT cand.*, false AS __trickle_isw FROM cand UNION ALL"
+					 " SELECT wst.*, true FROM wst) s), "
+					 "ok AS (SELECT (SELECT pg_catalog.count(*) FROM o) < " INT64_FORMAT
+					 " OR (SELECT pg_catalog.count(*) FROM z WHERE NOT z.__trickle_isw AND z.__trickle_r <="
+					 " (SELECT pg_catalog.max(y.__trickle_r) FROM z y WHERE y.__trickle_isw)) >= " INT64_FORMAT
+					 " AS __trickle_ok), ", rc->limit, rc->limit);
+
+	/* n: the first k candidates, or the whole query */
+	appendStringInfoString(&sql, "n AS (SELECT x.* FROM (SELECT cand.* FROM cand ORDER BY ");
+	append_sort(&sql, plan, "cand");
+	appendStringInfo(&sql, " LIMIT " INT64_FORMAT ") x WHERE (SELECT ok.__trickle_ok FROM ok)"
+					 " UNION ALL SELECT ", rc->limit);
+	for (i = 0; i < m; i++)
+	{
+		TrickleColumn *col = list_nth(stored, i);
+
+		appendStringInfo(&sql, "%s%s", i ? ", " : "", keyed ? part_value(plan, rc->top, stored, i) :
+						 psprintf("(q.%s)::%s", q(col->name), type_name(col->type, col->typmod)));
+	}
+	appendStringInfo(&sql, " FROM (%s) q WHERE NOT (SELECT ok.__trickle_ok FROM ok)), ",
+					 trickle_query_deparse(keyed ? rc->top->rows : plan->query));
+
+	/* u: stored rows and the new ones, each in the class of its key */
+	appendStringInfoString(&sql, "u AS (SELECT o.__trickle_lo, o.__trickle_rid, o.__trickle_octid, ");
+	append_range(&sql, "o.__trickle_v%d", 0, m);
+	appendStringInfoString(&sql, " FROM o UNION ALL SELECT trickle._row_id_class(trickle._row_hash(");
+	append_stored_key_row(&sql, plan, stored, "n");
+	appendStringInfoString(&sql, "), 0), NULL::pg_catalog.int8, NULL::pg_catalog.tid, n.* FROM n), ");
+	append_matching(&sql, target, stored);
+	return sql.data;
+}
+
 /*
  * trickle_recompute_apply: the MERGE applying the changes of the scans in
  * mask to a keyed recompute stream table target (see the file comment).
@@ -449,12 +638,12 @@ trickle_recompute_apply(TrickleIvmPlan *plan, const char *target, List *columns,
 	TrickleIvmRecompute *rc = plan->recompute;
 	List	   *stored = list_concat_copy(columns, plan->hidden);
 	int			nkeys = list_length(plan->keys);
-	int			m = list_length(stored);
 	StringInfoData sql;
 	ListCell   *lc;
-	int			i;
 
 	Assert(rc->kind != TRICKLE_RECOMPUTE_UNION_ALL);
+	if (rc->kind == TRICKLE_RECOMPUTE_TOPK)
+		return topk_apply(plan, target, stored, mask);
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "WITH ");
 	append_affected(&sql, plan, mask);
@@ -483,9 +672,29 @@ trickle_recompute_apply(TrickleIvmPlan *plan, const char *target, List *columns,
 	else
 	{
 		foreach(lc, rc->parts)
-			append_part_rows(&sql, plan, lfirst(lc), stored);
+			append_part_rows(&sql, plan, lfirst(lc), stored, true);
 	}
 	appendStringInfoString(&sql, "), ");
+	append_matching(&sql, target, stored);
+	return sql.data;
+}
+
+/*
+ * append_matching: the rest of the statement after "WITH ..., u AS (...), ":
+ * u holds stored rows (__trickle_lo, __trickle_rid, __trickle_octid, then
+ * the stored columns as __trickle_v<n>) and new rows (NULL identity and
+ * address) of the same classes; the MERGE makes the stored rows of those
+ * classes the new ones.
+ */
+static void
+append_matching(StringInfo buf, const char *target, List *stored)
+{
+	StringInfoData sql;
+	int			m = list_length(stored);
+	ListCell   *lc;
+	int			i;
+
+	initStringInfo(&sql);
 
 	/* v, w, x: surplus stored rows and missing new rows, by image */
 	appendStringInfoString(&sql, "v AS (SELECT u.*, pg_catalog.rank() OVER (PARTITION BY u.__trickle_lo"
@@ -555,7 +764,7 @@ trickle_recompute_apply(TrickleIvmPlan *plan, const char *target, List *columns,
 	appendStringInfo(&sql, "%s) VALUES (", TRICKLE_ROW_ID);
 	append_range(&sql, "f.__trickle_v%d", 0, m);
 	appendStringInfoString(&sql, ", f.__trickle_rid)");
-	return sql.data;
+	appendBinaryStringInfo(buf, sql.data, sql.len);
 }
 
 /*
@@ -572,7 +781,16 @@ trickle_recompute_state(TrickleIvmPlan *plan, List *columns)
 	int			i;
 
 	initStringInfo(&sql);
-	if (rc->kind == TRICKLE_RECOMPUTE_UNION_ALL || rc->kind == TRICKLE_RECOMPUTE_SETOP)
+	if (rc->kind == TRICKLE_RECOMPUTE_TOPK && rc->top)
+	{
+		appendStringInfoString(&sql, "SELECT ");
+		for (i = 0; i < list_length(stored); i++)
+			appendStringInfo(&sql, "%s%s AS %s", i ? ", " : "", part_value(plan, rc->top, stored, i),
+							 q(((TrickleColumn *) list_nth(stored, i))->name));
+		appendStringInfo(&sql, " FROM (%s) q", trickle_query_deparse(rc->top->rows));
+		return sql.data;
+	}
+	if (rc->kind != TRICKLE_RECOMPUTE_KEYED && rc->kind != TRICKLE_RECOMPUTE_GROUPING_SETS)
 	{
 		appendStringInfoString(&sql, "SELECT ");
 		foreach(lc, columns)

@@ -433,6 +433,73 @@ push @shapes, {
 	cols => 'n',
 };
 
+# --- ORDER BY ... LIMIT -------------------------------------------------------
+#
+# Orders are total (ties broken by a unique column), so that the query run
+# fresh has one right answer.
+
+push @shapes, {
+	name => 'rc_topk_plain',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 30,
+		cols => [ col('g', g_int(0, 3, 0.1), 'key'), col('v', g_int(0, 40, 0.15)) ] } ],
+	query => q{SELECT id, g, v FROM t WHERE g IS DISTINCT FROM 2 ORDER BY v DESC NULLS LAST, id LIMIT 5},
+	cols => 'id, g, v',
+	truncate => 1,
+	# the top rows go, often
+	extra_ops => [ [ 10, sub {
+		return ('DELETE FROM t WHERE id IN (SELECT id FROM t WHERE g IS DISTINCT FROM 2'
+			  . ' ORDER BY v DESC NULLS LAST, id LIMIT ' . (1 + int(rand(3))) . ')');
+	} ] ],
+};
+
+push @shapes, {
+	name => 'rc_topk_bag',
+	ddl => q{CREATE TABLE bag (a int, b int)},
+	tables => [ {
+		name => 'bag', rows => 25,
+		cols => [ col('a', g_int(0, 5, 0.15), 'key'), col('b', g_int(0, 2, 0.15)) ] } ],
+	# duplicates: copies of one row are interchangeable
+	query => q{SELECT a, b FROM bag ORDER BY a NULLS FIRST, b LIMIT 7},
+	cols => 'a, b',
+};
+
+push @shapes, {
+	name => 'rc_topk_agg',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 40,
+		cols => [ col('g', g_int(0, 9, 0.1), 'key'), col('v', g_int(0, 20, 0.1)) ] } ],
+	# the top groups by their sum; groups enter and leave the top
+	query => q{SELECT g, sum(v) AS s, count(*) AS n FROM t GROUP BY g
+		ORDER BY s DESC NULLS LAST, g LIMIT 3},
+	cols => 'g, s, n',
+	truncate => 1,
+};
+
+push @shapes, {
+	name => 'rc_topk_small',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, s text, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 6,
+		cols => [ col('s', g_text(\@fruits, 0.2), 'key'), col('v', g_int(0, 9, 0.2)) ] } ],
+	# fewer rows than the LIMIT, now and then
+	query => q{SELECT DISTINCT s FROM t ORDER BY s LIMIT 4},
+	cols => 's',
+	extra_ops => [ [ 6, sub { return ('DELETE FROM t WHERE id % 2 = 0'); } ] ],
+};
+
+push @shapes, {
+	name => 'rc_topk_offset',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 20, cols => [ col('v', g_int(0, 9, 0.1)) ] } ],
+	query => q{SELECT id, v FROM t ORDER BY v, id LIMIT 5 OFFSET 3},
+	cols => 'id, v',
+	not_differential => qr/OFFSET: the rows before the stored ones are not kept/,
+};
+
 # --- what stays FULL ------------------------------------------------------------
 
 push @shapes, {

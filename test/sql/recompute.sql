@@ -69,6 +69,15 @@ SELECT trickle.create_stream_table('setop',
   refresh_mode => 'differential');
 SELECT * FROM shape('setop');
 
+-- ORDER BY ... LIMIT over a plain block or a keyed query
+SELECT trickle.create_stream_table('top_rows',
+  $$SELECT id, v FROM t WHERE h <> 'h0' ORDER BY v DESC, id LIMIT 4$$, refresh_mode => 'differential');
+SELECT * FROM shape('top_rows');
+SELECT trickle.create_stream_table('top_groups',
+  $$SELECT g, sum(v) AS s FROM t GROUP BY g ORDER BY s DESC NULLS LAST, g LIMIT 2$$,
+  refresh_mode => 'differential');
+SELECT * FROM shape('top_groups');
+
 -- changes of every kind, then each refresh is differential and right
 INSERT INTO t VALUES (100, NULL, 'h9', 7), (101, NULL, NULL, 8), (102, 9, 'h1', 1);
 UPDATE t SET g = 2 WHERE id IN (4, 8);
@@ -90,7 +99,10 @@ SELECT st, r.action, differing(st, cols, q) AS differing
      $$SELECT g, h, sum(v) AS s, GROUPING(g, h) AS gr FROM t GROUP BY ROLLUP (g, h)$$),
     ('uall', 'g, v', $$SELECT g, v FROM t WHERE v < 10 UNION ALL SELECT g, v FROM u$$),
     ('setop', 'g, v',
-     $$(SELECT g, v FROM t UNION SELECT g, v FROM u) EXCEPT ALL SELECT g, v FROM u WHERE v > 3$$))
+     $$(SELECT g, v FROM t UNION SELECT g, v FROM u) EXCEPT ALL SELECT g, v FROM u WHERE v > 3$$),
+    ('top_rows', 'id, v', $$SELECT id, v FROM t WHERE h <> 'h0' ORDER BY v DESC, id LIMIT 4$$),
+    ('top_groups', 'g, s',
+     $$SELECT g, sum(v) AS s FROM t GROUP BY g ORDER BY s DESC NULLS LAST, g LIMIT 2$$))
     AS s(st, cols, q)
   CROSS JOIN LATERAL trickle.refresh_stream_table(st) r
  ORDER BY st;
@@ -113,7 +125,11 @@ SELECT trickle.create_stream_table('bad',
 SELECT trickle.create_stream_table('bad',
   $$SELECT g, count(*) AS n FROM t GROUP BY g UNION ALL SELECT g, v FROM u$$,
   refresh_mode => 'differential');
-SELECT trickle.create_stream_table('bad', $$SELECT id, v FROM t ORDER BY v LIMIT 3$$,
+SELECT trickle.create_stream_table('bad', $$SELECT id, v FROM t ORDER BY v LIMIT 3 OFFSET 2$$,
+  refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad', $$SELECT id, v FROM t LIMIT 3$$,
+  refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad', $$SELECT id FROM t ORDER BY v LIMIT 3$$,
   refresh_mode => 'differential');
 SELECT trickle.create_stream_table('auto_global', $$SELECT count(DISTINCT h) AS dh FROM t$$);
 SELECT effective_mode, mode_reason FROM trickle.stream_tables WHERE name = 'auto_global'::regclass;
