@@ -509,7 +509,7 @@ push @shapes, {
 		name => 't', pk => 'id', rows => 10, cols => [ col('s', g_text(\@fruits, 0.1)) ] } ],
 	query => q{SELECT string_agg(s, ',' ORDER BY s, id) AS ss, count(DISTINCT s) AS ds FROM t},
 	cols => 'ss, ds',
-	not_differential => qr/without GROUP BY: its one row depends on every row/,
+	not_differential => qr/without GROUP BY: their one row depends on every row/,
 };
 
 push @shapes, {
