@@ -346,6 +346,30 @@ push @shapes, {
 	cols => 'grp, mx',
 };
 
+push @shapes, {
+	name => 'rc_part_window_distinct',
+	ddl => $main::parts_ddl,
+	tables => [ main::parts_tables() ],
+	# a partitioned source whose rows move between partitions; rows are a bag
+	query => q{SELECT DISTINCT region, g, max(v) OVER (PARTITION BY region, g) AS mx,
+			count(*) OVER (PARTITION BY region) AS n_region
+		FROM m WHERE v IS DISTINCT FROM 3},
+	cols => 'region, g, mx, n_region',
+	truncate => 1,
+};
+
+push @shapes, {
+	name => 'rc_collate_distinct_on',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, k text COLLATE "C", s text COLLATE "C", v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 50,
+		cols => [ col('k', g_text(\@main::ckeys, 0.05), 'key'), col('s', g_text(\@main::ckeys, 0.1)),
+				  col('v', g_int(0, 9, 0.1)) ] } ],
+	# keys that differ only in case are different keys under "C"
+	query => q{SELECT DISTINCT ON (k) k, s, v FROM t ORDER BY k, s DESC NULLS LAST, v, id},
+	cols => 'k, s, v',
+};
+
 # --- set operations -------------------------------------------------------------
 
 my $two_tables = q{

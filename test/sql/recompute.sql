@@ -107,6 +107,25 @@ SELECT st, r.action, differing(st, cols, q) AS differing
   CROSS JOIN LATERAL trickle.refresh_stream_table(st) r
  ORDER BY st;
 
+-- ordinals freed in a class are reused.  The row of partition g = 2 with
+-- the lowest ordinal that does not hold the maximum leaves (no other row
+-- changes): a hole; the next row of that partition takes it.
+SELECT trickle.create_stream_table('win_max',
+  $$SELECT id, max(v) OVER (PARTITION BY g) AS mx FROM t$$, refresh_mode => 'differential');
+CREATE VIEW win_max_classes AS
+  SELECT bool_and(mx = n) AS dense, sum(n) AS rows FROM (
+    SELECT __trickle_row_id >> 24 AS class, max(__trickle_row_id & 16777215) AS mx, count(*) AS n
+      FROM win_max GROUP BY 1) c;
+SELECT * FROM win_max_classes;
+DELETE FROM t WHERE id = (SELECT w.id FROM win_max w JOIN t USING (id)
+                           WHERE t.g = 2 AND t.v < w.mx ORDER BY w.__trickle_row_id LIMIT 1);
+SELECT action, rows_inserted, rows_deleted FROM trickle.refresh_stream_table('win_max');
+SELECT * FROM win_max_classes;
+INSERT INTO t VALUES (300, 2, 'h0', 0);
+SELECT action, rows_inserted, rows_deleted FROM trickle.refresh_stream_table('win_max');
+SELECT * FROM win_max_classes;
+SELECT differing('win_max', 'id, mx', $$SELECT id, max(v) OVER (PARTITION BY g) AS mx FROM t$$);
+
 -- what stays FULL: differential refuses with the reason, auto records it
 SELECT trickle.create_stream_table('bad', $$SELECT string_agg(h, ',') AS hs FROM t$$,
   refresh_mode => 'differential');
