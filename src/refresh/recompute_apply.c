@@ -47,6 +47,7 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -314,19 +315,92 @@ part_value(TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored, int i)
 }
 
 /*
+ * append_indexed: SQL true when one of exprs (of query) is a table column
+ * that leads a valid index: then a restriction on it is an index scan, read
+ * at each refresh from pg_index so that an index created later counts.
+ */
+static void
+append_indexed(StringInfo sql, Query *query, List *exprs)
+{
+	ListCell   *lc;
+	bool		any = false;
+
+	foreach(lc, exprs)
+	{
+		Node	   *expr = flatten_join_alias_vars(query, (Node *) lfirst(lc));
+		Var		   *var = (Var *) expr;
+		RangeTblEntry *rte;
+
+		if (!IsA(expr, Var) || var->varlevelsup != 0 || var->varattno <= 0)
+			continue;
+		rte = rt_fetch(var->varno, query->rtable);
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		appendStringInfo(sql, "%s('%u'::pg_catalog.oid, '%d'::pg_catalog.int2)",
+						 any ? ", " : "EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indisvalid"
+						 " AND (i.indrelid, i.indkey[0]) IN (", rte->relid, var->varattno);
+		any = true;
+	}
+	appendStringInfoString(sql, any ? "))" : "false");
+}
+
+/*
+ * append_lateral_ok: SQL deciding between the two ways of computing new
+ * rows.  Per key (a LATERAL subquery restricted to it) is right when the
+ * restriction is an index scan (indexed_sql) and the affected keys are few;
+ * otherwise, and always when no key column is indexed (each key would scan
+ * the tables), the query is run once and joined to the affected keys.
+ * "Few": at most a fifth of the stored rows, which is where the per-key
+ * executions (an index descent and an executor start each) cost about as
+ * much as one pass over everything.
+ */
+static void
+append_lateral_ok(StringInfo sql, const char *target, const char *indexed)
+{
+	appendStringInfo(sql, "(%s AND (SELECT pg_catalog.count(*) FROM h)::pg_catalog.float8 <="
+					 " GREATEST(100, (SELECT c.reltuples FROM pg_catalog.pg_class c"
+					 " WHERE c.oid = %s::pg_catalog.regclass)::pg_catalog.float8 / 5))",
+					 indexed, quote_literal_cstr(target));
+}
+
+/*
  * the new rows of one part (KEYED, GROUPING_SETS), for the keys of h, each
  * branch after " UNION ALL ", with the class and two NULLs (the stored
  * row's identity and address) first when with_ids
  */
 static void
 append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored,
-				 bool with_ids)
+				 const char *target, bool with_ids)
 {
 	char	   *rows = trickle_query_deparse(part->rows);
 	char	   *plain = no_nulls(part);
+	Query	   *block = ((TrickleIvmBranch *) linitial(plan->recompute->branches))->block->query;
+	List	   *members = NIL;
+	StringInfoData ok;
+	ListCell   *lc;
 	int			variant;
 	int			i;
 
+	/* a part without key (the grouping set ()) is computed once anyway */
+	initStringInfo(&ok);
+	foreach(lc, part->exposed)
+	{
+		if (lfirst(lc))
+			members = lappend(members, ((TrickleIvmKey *) list_nth(plan->keys,
+																	foreach_current_index(lc)))->expr);
+	}
+	if (members)
+	{
+		StringInfoData indexed;
+
+		initStringInfo(&indexed);
+		append_indexed(&indexed, block, members);
+		append_lateral_ok(&ok, target, indexed.data);
+	}
+	else
+		appendStringInfoString(&ok, "true");
+
+	/* once per key */
 	for (variant = 0; variant < (plain ? 2 : 1); variant++)
 	{
 		appendStringInfo(sql, " UNION ALL SELECT %sr.* FROM h CROSS JOIN LATERAL (SELECT ",
@@ -336,14 +410,39 @@ append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, Lis
 							 part_value(plan, part, stored, i), i);
 		appendStringInfo(sql, " FROM (%s) q WHERE ", rows);
 		append_restriction(sql, plan, part, variant == 1);
-		appendStringInfoString(sql, " OFFSET 0) r");
-		if (part->set >= 0 || plain)
-			appendStringInfoString(sql, " WHERE ");
+		appendStringInfo(sql, " OFFSET 0) r WHERE %s", ok.data);
 		if (part->set >= 0)
-			appendStringInfo(sql, "h.__trickle_k0 = %d%s", part->set, plain ? " AND " : "");
+			appendStringInfo(sql, " AND h.__trickle_k0 = %d", part->set);
 		if (plain)
-			appendStringInfo(sql, variant == 0 ? "%s" : "NOT (%s)", plain);
+			appendStringInfo(sql, variant == 0 ? " AND %s" : " AND NOT (%s)", plain);
 	}
+	if (members == NIL)
+		return;
+
+	/* once, joined to the keys (record equality: NULL keys match) */
+	appendStringInfo(sql, " UNION ALL SELECT %s",
+					 with_ids ? "h.__trickle_lo, NULL::pg_catalog.int8, NULL::pg_catalog.tid, " : "");
+	for (i = 0; i < list_length(stored); i++)
+		appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
+						 part_value(plan, part, stored, i), i);
+	appendStringInfo(sql, " FROM (%s) q JOIN h ON ROW(", rows);
+	foreach(lc, part->exposed)
+	{
+		if (lfirst(lc))
+			appendStringInfo(sql, "%sq.%s", sql->data[sql->len - 1] == '(' ? "" : ", ",
+							 q(lfirst(lc)));
+	}
+	appendStringInfoString(sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+	foreach(lc, part->exposed)
+	{
+		if (lfirst(lc))
+			appendStringInfo(sql, "%sh.__trickle_k%d", sql->data[sql->len - 1] == '(' ? "" : ", ",
+							 foreach_current_index(lc));
+	}
+	appendStringInfoString(sql, ")::pg_catalog.record");
+	if (part->set >= 0)
+		appendStringInfo(sql, " AND h.__trickle_k0 = %d", part->set);
+	appendStringInfo(sql, " WHERE NOT %s", ok.data);
 }
 
 /*
@@ -411,11 +510,31 @@ append_setop_rows(StringInfo sql, TrickleIvmPlan *plan, Node *node, bool nulls, 
 
 /* the new copies of the rows of h, for a set operation */
 static void
-append_setop_new(StringInfo sql, TrickleIvmPlan *plan, List *stored)
+append_setop_new(StringInfo sql, TrickleIvmPlan *plan, List *stored, const char *target)
 {
 	int			nkeys = list_length(plan->keys);
+	StringInfoData indexed;
+	StringInfoData ok;
+	ListCell   *lc;
 	int			variant;
 	int			i;
+
+	/* per row only when every branch has an indexed column */
+	initStringInfo(&indexed);
+	foreach(lc, plan->recompute->branches)
+	{
+		Query	   *leaf = ((TrickleIvmBranch *) lfirst(lc))->block->query;
+		List	   *exprs = NIL;
+		ListCell   *lc2;
+
+		foreach(lc2, visible_targets(leaf))
+			exprs = lappend(exprs, ((TargetEntry *) lfirst(lc2))->expr);
+		appendStringInfoString(&indexed, foreach_current_index(lc) ? " AND " : "(");
+		append_indexed(&indexed, leaf, exprs);
+	}
+	appendStringInfoChar(&indexed, ')');
+	initStringInfo(&ok);
+	append_lateral_ok(&ok, target, indexed.data);
 
 	for (variant = 0; variant < 2; variant++)
 	{
@@ -432,12 +551,30 @@ append_setop_new(StringInfo sql, TrickleIvmPlan *plan, List *stored)
 		}
 		appendStringInfoString(sql, " FROM ");
 		append_setop_rows(sql, plan, plan->query->setOperations, variant == 1, &leaf);
-		appendStringInfoString(sql, " q OFFSET 0) r WHERE ");
+		appendStringInfo(sql, " q OFFSET 0) r WHERE %s AND ", ok.data);
 		appendStringInfoString(sql, variant == 0 ? "" : "NOT (");
 		for (i = 0; i < nkeys; i++)
 			appendStringInfo(sql, "%sNOT (h.__trickle_k%d IS NULL)", i ? " AND " : "", i);
 		appendStringInfoString(sql, variant == 0 ? "" : ")");
 	}
+
+	/* once, joined to the rows of h */
+	appendStringInfoString(sql, " UNION ALL SELECT h.__trickle_lo, NULL::pg_catalog.int8,"
+						   " NULL::pg_catalog.tid, ");
+	for (i = 0; i < list_length(stored); i++)
+	{
+		TrickleColumn *col = list_nth(stored, i);
+
+		appendStringInfo(sql, "%s(q.__trickle_c%d)::%s AS __trickle_v%d", i ? ", " : "",
+						 i, type_name(col->type, col->typmod), i);
+	}
+	appendStringInfo(sql, " FROM (%s) q(", trickle_query_deparse(plan->query));
+	append_range(sql, "__trickle_c%d", 0, nkeys);
+	appendStringInfoString(sql, ") JOIN h ON ROW(");
+	append_range(sql, "q.__trickle_c%d", 0, nkeys);
+	appendStringInfoString(sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+	append_range(sql, "h.__trickle_k%d", 0, nkeys);
+	appendStringInfo(sql, ")::pg_catalog.record WHERE NOT %s", ok.data);
 }
 
 /* "o.rid BETWEEN lo AND lo + mask" */
@@ -572,7 +709,7 @@ topk_apply(TrickleIvmPlan *plan, const char *target, List *stored, uint64 mask)
 	append_range(&sql, "o.__trickle_v%d", 0, m);
 	appendStringInfoString(&sql, " FROM o WHERE NOT o.__trickle_hit");
 	if (keyed)
-		append_part_rows(&sql, plan, linitial(rc->parts), stored, false);
+		append_part_rows(&sql, plan, linitial(rc->parts), stored, target, false);
 	else
 	{
 		appendStringInfoString(&sql, " UNION ALL SELECT ");
@@ -666,13 +803,14 @@ trickle_recompute_apply(TrickleIvmPlan *plan, const char *target, List *columns,
 						 q(((TrickleIvmKey *) lfirst(lc))->stored));
 	appendStringInfoString(&sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
 	append_range(&sql, "h.__trickle_k%d", 0, nkeys);
-	appendStringInfoString(&sql, ")::pg_catalog.record) x");
+	/* OFFSET 0: an index range scan per key, never a join over the whole table */
+	appendStringInfoString(&sql, ")::pg_catalog.record OFFSET 0) x");
 	if (rc->kind == TRICKLE_RECOMPUTE_SETOP)
-		append_setop_new(&sql, plan, stored);
+		append_setop_new(&sql, plan, stored, target);
 	else
 	{
 		foreach(lc, rc->parts)
-			append_part_rows(&sql, plan, lfirst(lc), stored, true);
+			append_part_rows(&sql, plan, lfirst(lc), stored, target, true);
 	}
 	appendStringInfoString(&sql, "), ");
 	append_matching(&sql, target, stored);

@@ -11,7 +11,10 @@
 # operations see the same row on both sides.  Order-dependent aggregates
 # (string_agg, array_agg, jsonb_agg) order their input completely, and
 # window functions that number rows order by a unique column, so that the
-# query run fresh has one right answer.
+# query run fresh has one right answer.  Some shapes index a key column, so
+# that their affected keys are recomputed with one index scan each; the
+# others are recomputed by one pass over the query joined to the affected
+# keys (src/refresh/recompute_apply.c chooses).
 
 use strict;
 use warnings;
@@ -23,7 +26,8 @@ our (@fruits, @regions, @statuses);
 
 push @shapes, {
 	name => 'rc_having',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	# an index on the key: one index scan per affected group
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 40,
 		cols => [ col('g', g_int(0, 7, 0.15), 'key'), col('v', g_int(0, 20, 0.1)) ] } ],
@@ -63,7 +67,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_string_array_agg',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int, s text)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int, s text); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 40,
 		cols => [ col('g', g_int(0, 5, 0.2), 'key'), col('v', g_int(0, 9, 0.25)),
@@ -185,7 +189,8 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_grouping_sets',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, a text, b int, v int)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, a text, b int, v int);
+		CREATE INDEX ON t (a); CREATE INDEX ON t (b)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 50,
 		cols => [ col('a', g_text([ 'p', 'q', 'r' ], 0.15), 'key'), col('b', g_int(0, 3, 0.15), 'key'),
@@ -253,7 +258,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_distinct_on',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int, s text)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int, s text); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 50,
 		cols => [ col('g', g_int(0, 6, 0.15), 'key'), col('v', g_int(0, 10, 0.2)),
@@ -278,7 +283,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_window_rank_ties',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 50,
 		cols => [ col('g', g_int(0, 5, 0.15), 'key'), col('v', g_int(0, 5, 0.15)) ] } ],
@@ -292,7 +297,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_window_hidden_key',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g text, v int)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g text, v int); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 40,
 		cols => [ col('g', g_text([ 'a', 'b', 'c' ], 0.15), 'key'), col('v', g_int(0, 20, 0.15)) ] } ],
@@ -335,6 +340,7 @@ push @shapes, {
 	ddl => q{
 		CREATE TABLE d (id int PRIMARY KEY, grp text);
 		CREATE TABLE f (id int PRIMARY KEY, d_id int, v int);
+		CREATE INDEX ON d (grp);
 	},
 	tables => [
 		{ name => 'd', pk => 'id', rows => 8, cols => [ col('grp', g_text([ 'x', 'y', 'z' ], 0.1), 'key') ] },
@@ -404,7 +410,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_intersect_all',
-	ddl => $two_tables,
+	ddl => $two_tables . q{CREATE INDEX ON l (k); CREATE INDEX ON r (k);},
 	tables => [ @two_tables ],
 	# multiplicities: min of the two sides
 	query => q{SELECT k, v FROM l INTERSECT ALL SELECT k, v FROM r},
@@ -431,7 +437,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_except_same_table',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int); CREATE INDEX ON t (v)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 40,
 		cols => [ col('g', g_int(0, 4, 0.15), 'key'), col('v', g_int(0, 9, 0.15)) ] } ],
@@ -491,7 +497,7 @@ push @shapes, {
 
 push @shapes, {
 	name => 'rc_topk_agg',
-	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int); CREATE INDEX ON t (g)},
 	tables => [ {
 		name => 't', pk => 'id', rows => 40,
 		cols => [ col('g', g_int(0, 9, 0.1), 'key'), col('v', g_int(0, 20, 0.1)) ] } ],
