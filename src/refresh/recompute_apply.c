@@ -426,18 +426,18 @@ append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, Lis
 		appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
 						 part_value(plan, part, stored, i), i);
 	appendStringInfo(sql, " FROM (%s) q JOIN h ON ROW(", rows);
+	i = 0;
 	foreach(lc, part->exposed)
 	{
 		if (lfirst(lc))
-			appendStringInfo(sql, "%sq.%s", sql->data[sql->len - 1] == '(' ? "" : ", ",
-							 q(lfirst(lc)));
+			appendStringInfo(sql, "%sq.%s", i++ ? ", " : "", q(lfirst(lc)));
 	}
 	appendStringInfoString(sql, ")::pg_catalog.record OPERATOR(pg_catalog.=) ROW(");
+	i = 0;
 	foreach(lc, part->exposed)
 	{
 		if (lfirst(lc))
-			appendStringInfo(sql, "%sh.__trickle_k%d", sql->data[sql->len - 1] == '(' ? "" : ", ",
-							 foreach_current_index(lc));
+			appendStringInfo(sql, "%sh.__trickle_k%d", i++ ? ", " : "", foreach_current_index(lc));
 	}
 	appendStringInfoString(sql, ")::pg_catalog.record");
 	if (part->set >= 0)
