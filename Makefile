@@ -20,6 +20,7 @@ OBJS = \
 	src/refresh/merge.o \
 	src/refresh/orchestrator.o \
 	src/refresh/codegen.o \
+	src/refresh/recompute_apply.o \
 	src/refresh/phd1.o \
 	src/refresh/rowid.o \
 	src/cdc/buffer.o \
@@ -29,6 +30,7 @@ OBJS = \
 	src/cdc/tree.o \
 	src/ivm/analyze.o \
 	src/ivm/delta.o \
+	src/ivm/recompute.o \
 	src/sched/schedule.o \
 	src/sched/bgw.o \
 	src/sched/notify.o \

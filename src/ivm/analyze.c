@@ -20,6 +20,19 @@
  *			aggregates count(*), count(x), sum, avg, min, max, bool_and and
  *			bool_or, without DISTINCT, ORDER BY or FILTER.
  *
+ * The strategy is chosen here, in this order:
+ *
+ *	keyed recompute (recompute.c)	set operations, window functions,
+ *			DISTINCT [ON], HAVING, GROUPING SETS (and LIMIT, which it
+ *			refuses), and any aggregate query the algebraic path below
+ *			refuses (other aggregates, DISTINCT/ORDER BY/FILTER inside one,
+ *			expressions over aggregates): the output is recomputed for the
+ *			keys the changes touch;
+ *	algebraic aggregates (analyze_aggregate)	GROUP BY queries selecting
+ *			the aggregates above, maintained from hidden state columns
+ *			without reading a group's other rows;
+ *	plain		project-filter-join blocks, maintained row by row.
+ *
  * Output rows are identified by a hash class plus an ordinal (see
  * src/refresh/codegen.c): the hash of the whole row for a plain query, of
  * the group key for an aggregate one.  Aggregates keep hidden state columns
@@ -625,18 +638,13 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		return plan;
 	if (query->cteList)
 		return unsupported(plan, "WITH");
-	if (query->setOperations)
-		return unsupported(plan, "UNION, INTERSECT or EXCEPT");
+	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
+	if (trickle_ivm_wants_recompute(query))
+		return trickle_ivm_analyze_recompute(query, columns);
 	if (query->hasSubLinks)
 		return unsupported(plan, "a subquery in an expression");
-	if (query->hasWindowFuncs)
-		return unsupported(plan, "window functions");
 	if (query->hasTargetSRFs)
 		return unsupported(plan, "set-returning functions in the select list");
-	if (query->distinctClause)
-		return unsupported(plan, "DISTINCT");
-	if (query->limitCount || query->limitOffset)
-		return unsupported(plan, "LIMIT or OFFSET");
 	if (query->jointree->fromlist == NIL)
 		return unsupported(plan, "a query without FROM");
 	if ((problem = from_problem(query, (Node *) query->jointree)) != NULL)
@@ -687,8 +695,17 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		list_sort(((TrickleIvmSource *) lfirst(lc))->attnums, cmp_int);
 	plan->sources = ctx.sources;
 
+	/*
+	 * Aggregates the algebraic path cannot maintain from state columns are
+	 * recomputed group by group instead.
+	 */
 	if (query->hasAggs || query->groupClause)
-		return analyze_aggregate(plan, query);
+	{
+		analyze_aggregate(plan, query);
+		if (!plan->supported)
+			return trickle_ivm_analyze_recompute(query, columns);
+		return plan;
+	}
 
 	foreach(lc, columns)
 	{
@@ -757,6 +774,15 @@ static const char *const agg_names[] = {
 };
 
 /*
+ * trickle_ivm_describe_block: the FROM/WHERE block of a plain plan, at depth
+ */
+void
+trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth)
+{
+	describe_from(buf, block->query, (Node *) block->query->jointree, depth);
+}
+
+/*
  * trickle_ivm_describe: the operator tree of a supported plan, one operator
  * per line, inputs indented below it.
  */
@@ -767,7 +793,9 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	if (plan->aggregate)
+	if (plan->recompute)
+		trickle_ivm_describe_recompute(&buf, plan);
+	else if (plan->aggregate)
 	{
 		appendStringInfoString(&buf, plan->global ? "Aggregate (one row)" : "Aggregate (group by");
 		foreach(lc, plan->keys)
@@ -794,7 +822,8 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	}
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
-	describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
+	if (!plan->recompute)
+		describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;

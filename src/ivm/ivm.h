@@ -6,10 +6,13 @@
  * A query the engine maintains is a select-project-join block (inner joins
  * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
  * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
- * bool_and and bool_or.  src/ivm/analyze.c decides whether a query is one and
+ * bool_and and bool_or, or by anything the keyed recompute handles (other
+ * aggregates, HAVING, windows, DISTINCT, grouping sets, set operations of
+ * such blocks).  src/ivm/analyze.c decides whether a query is one and
  * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
  * block's delta as a Z-set (rows with a signed weight); src/refresh/codegen.c
- * turns that into the MERGE that applies it.
+ * turns that into the MERGE that applies it (src/refresh/recompute_apply.c
+ * for the keyed recompute, src/ivm/recompute.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +21,7 @@
 
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 
@@ -71,6 +75,8 @@ typedef struct TrickleIvmSource
 	List	   *attnums;		/* sorted, of int */
 } TrickleIvmSource;
 
+typedef struct TrickleIvmRecompute TrickleIvmRecompute;
+
 typedef struct TrickleIvmPlan
 {
 	bool		supported;
@@ -87,7 +93,61 @@ typedef struct TrickleIvmPlan
 	List	   *keys;			/* TrickleIvmKey */
 	List	   *aggs;			/* TrickleIvmAgg */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */
+	TrickleIvmRecompute *recompute; /* set: maintained by src/ivm/recompute.c */
 } TrickleIvmPlan;
+
+/*
+ * Keyed recompute (src/ivm/recompute.c, src/refresh/recompute_apply.c): the
+ * output is partitioned by a key computed from the rows of FROM/WHERE
+ * blocks; a refresh recomputes the keys its changes carry and applies the
+ * difference with what is stored for them.  UNION ALL of plain blocks is
+ * the union of their deltas and recomputes nothing.
+ */
+typedef enum TrickleRecomputeKind
+{
+	TRICKLE_RECOMPUTE_KEYED,	/* one query block, keys from its own rows */
+	TRICKLE_RECOMPUTE_GROUPING_SETS, /* one keyed part per grouping set */
+	TRICKLE_RECOMPUTE_SETOP,	/* UNION, INTERSECT, EXCEPT: the key is the row */
+	TRICKLE_RECOMPUTE_UNION_ALL, /* plain blocks: no recompute */
+	TRICKLE_RECOMPUTE_TOPK		/* ORDER BY ... LIMIT over a keyed query
+								 * (parts) or a plain block (no parts) */
+} TrickleRecomputeKind;
+
+/* a FROM/WHERE block whose delta terms feed affected keys (or rows) */
+typedef struct TrickleIvmBranch
+{
+	TrickleIvmPlan *block;		/* plain plan: its output columns are the keys,
+								 * or for set operations the branch's row */
+	int			first_scan;		/* its first scan's position in plan->scans */
+} TrickleIvmBranch;
+
+/*
+ * a query computing the stored rows of some keys: the defining query with
+ * the keys exposed, or for GROUPING_SETS the query of one grouping set
+ */
+typedef struct TrickleIvmPart
+{
+	Query	   *rows;
+	List	   *exposed;		/* per key of the plan: the column of rows
+								 * holding it (char *), or NULL: the key is
+								 * NULL in every row of the part (the set id:
+								 * the part's set) */
+	int			set;			/* GROUPING_SETS: the value of key 0 */
+} TrickleIvmPart;
+
+struct TrickleIvmRecompute
+{
+	TrickleRecomputeKind kind;
+	List	   *branches;		/* TrickleIvmBranch */
+	List	   *parts;			/* TrickleIvmPart (KEYED, GROUPING_SETS) */
+	List	   *eqops;			/* per key: the equality that groups it (OID) */
+	char	   *what;			/* what is recomputed, for trickle_ivm_describe */
+	/* TOPK */
+	int64		limit;			/* LIMIT */
+	List	   *sort;			/* ORDER BY: SortGroupClause */
+	List	   *sortcols;		/* per sort clause: its visible column (int) */
+	TrickleIvmPart *top;		/* the whole query with its keys exposed */
+};
 
 /* src/ivm/analyze.c */
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
@@ -95,6 +155,12 @@ extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,
 												const char *sql);
 extern char *trickle_ivm_describe(TrickleIvmPlan *plan);
 extern char *trickle_ivm_hidden_name(const char *what, int agg);
+extern void trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth);
+
+/* src/ivm/recompute.c */
+extern bool trickle_ivm_wants_recompute(Query *query);
+extern TrickleIvmPlan *trickle_ivm_analyze_recompute(Query *query, List *columns);
+extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan);
 
 /*
  * src/ivm/delta.c: one term of the delta of the FROM/WHERE block.  Term i

@@ -134,6 +134,12 @@ append_terms(StringInfo buf, TrickleIvmPlan *plan, uint64 mask)
 	int			i;
 	bool		first = true;
 
+	if (plan->recompute)
+	{
+		/* UNION ALL: the terms of every branch (src/refresh/recompute_apply.c) */
+		trickle_recompute_append_terms(buf, plan, mask);
+		return;
+	}
 	for (i = 0; i < list_length(plan->scans); i++)
 	{
 		if ((mask & (UINT64CONST(1) << i)) == 0)
@@ -654,6 +660,8 @@ trickle_codegen_state(TrickleIvmPlan *plan, List *columns)
 	int			nkeys = list_length(plan->keys);
 	int			i = 0;
 
+	if (plan->recompute)
+		return trickle_recompute_state(plan, columns);
 	if (!plan->aggregate)
 	{
 		initStringInfo(&sql);
@@ -725,6 +733,8 @@ trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns)
 	List	   *keys = NIL;
 	ListCell   *lc;
 
+	if (plan->recompute)
+		return trickle_recompute_state_keys(plan, columns);
 	if (!plan->aggregate)
 		return columns;
 	foreach(lc, plan->keys)
@@ -836,8 +846,11 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 		/* a cold backend analysed the definition just above already */
 		if (plan == NULL)
 			plan = trickle_codegen_plan(relid, definition, &columns);
-		sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
-			plain_apply(plan, target, columns, mask);
+		if (plan->recompute && plan->recompute->kind != TRICKLE_RECOMPUTE_UNION_ALL)
+			sql = trickle_recompute_apply(plan, target, columns, mask);
+		else
+			sql = plan->aggregate ? aggregate_apply(plan, target, columns, mask) :
+				plain_apply(plan, target, columns, mask);
 		old = MemoryContextSwitchTo(entry->context);
 		apply = palloc0(sizeof(ApplySql));
 		apply->mask = mask;

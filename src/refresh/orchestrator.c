@@ -459,6 +459,15 @@ apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot s
 
 	(void) set_config_option("plan_cache_mode", "force_generic_plan",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * A delta's generic plan carries branches sized for the worst case (the
+	 * keyed recompute's run over the whole query), whose estimates pass the
+	 * JIT thresholds: compiling the large statement would cost seconds at
+	 * every first execution, for deltas that take milliseconds.
+	 */
+	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) trickle_codegen_apply(relid, st->definition, changed, &plan);
 	trickle_tally_reset();
 	rc = SPI_execute_snapshot(plan, params, nulls, snapshot, InvalidSnapshot, false, true, 0);

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
 
@@ -84,6 +85,14 @@ extern char *trickle_codegen_apply(Oid relid, const char *definition, List *chan
 								   SPIPlanPtr *prepared);
 extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
 extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
+
+/* src/refresh/recompute_apply.c: keyed recompute (src/ivm/recompute.c) */
+extern char *trickle_recompute_apply(TrickleIvmPlan *plan, const char *target,
+									 List *columns, uint64 mask);
+extern void trickle_recompute_append_terms(StringInfo buf, TrickleIvmPlan *plan,
+										   uint64 mask);
+extern char *trickle_recompute_state(TrickleIvmPlan *plan, List *columns);
+extern List *trickle_recompute_state_keys(TrickleIvmPlan *plan, List *columns);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */
 extern void trickle_phd1_cleanup(Oid source, uint64 from_xid);
