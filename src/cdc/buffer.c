@@ -366,6 +366,9 @@ consumers(Oid source, List **attnums)
 	ListCell   *lc;
 
 	*attnums = NIL;
+	/* a view is recorded as a source, but its tables are what is captured */
+	if (get_rel_relkind(source) == RELKIND_VIEW)
+		return 0;
 	foreach(lc, trickle_catalog_oids("SELECT DISTINCT a::pg_catalog.oid FROM trickle.sources s"
 									 " JOIN trickle.catalog c ON c.relid = s.relid,"
 									 " unnest(s.columns) a"

@@ -411,8 +411,9 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	List	   *renamed = NIL;
+	bool		installed = IsTransactionState() && OidIsValid(trickle_am_oid(true));
 
-	if (IsTransactionState() && OidIsValid(trickle_am_oid(true)))
+	if (installed)
 	{
 		check_utility(pstmt->utilityStmt);
 		renamed = trickle_rename_prepare(pstmt->utilityStmt);
@@ -426,6 +427,8 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	trickle_rename_finish(renamed);
+	if (installed)
+		trickle_views_replaced(pstmt->utilityStmt);
 }
 
 /*

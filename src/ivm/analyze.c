@@ -12,7 +12,13 @@
  *	FROM	plain and partitioned tables, with their partitions and
  *			inheritance children (not stream tables, and only trees whose
  *			every change the capture triggers see: src/cdc/tree.c), combined
- *			by comma or INNER JOIN, with any condition;
+ *			by comma or INNER JOIN, with any condition; views, non-recursive
+ *			WITH queries and select-project-join subqueries, which
+ *			src/ivm/normalize.c merges into the query first, so that their
+ *			tables are scans like the others; set-returning functions
+ *			(LATERAL or not), VALUES lists and subqueries that read no
+ *			table, which the delta keeps as they are (constants of its
+ *			sum, evaluated per row of what they join);
  *	WHERE	any expression (volatile functions were refused earlier);
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
  *			aggregate queries exactly the grouping expressions and the
@@ -123,7 +129,8 @@ source_problem(Oid relid, bool inh)
 		case RELKIND_PARTITIONED_TABLE:
 			break;
 		case RELKIND_VIEW:
-			return psprintf("source \"%s\" is a view; name its tables in the query instead", name);
+			/* normalize.c expands every view in FROM */
+			return psprintf("source \"%s\" is a view that could not be expanded", name);
 		case RELKIND_MATVIEW:
 			return psprintf("source \"%s\" is a materialized view, whose refreshes cannot be captured", name);
 		case RELKIND_FOREIGN_TABLE:
@@ -179,14 +186,17 @@ from_problem(Query *query, Node *node)
 					return pstrdup("TABLESAMPLE");
 				return source_problem(rte->relid, rte->inh);
 			case RTE_SUBQUERY:
-				return pstrdup("a subquery in FROM");
+				/* one normalize.c kept: a constant if it reads no table */
+				return trickle_ivm_reads_relations(rte->subquery) ?
+					pstrdup("a subquery in FROM") : NULL;
 			case RTE_FUNCTION:
-			case RTE_TABLEFUNC:
-				return pstrdup("a function in FROM");
 			case RTE_VALUES:
-				return pstrdup("VALUES in FROM");
+				/* read no source: the same in every term of the delta */
+				return NULL;
+			case RTE_TABLEFUNC:
+				return pstrdup("XMLTABLE in FROM");
 			case RTE_CTE:
-				return pstrdup("a WITH query");
+				return pstrdup("a recursive WITH query");
 			default:
 				return pstrdup("this kind of FROM item");
 		}
@@ -435,11 +445,14 @@ trickle_ivm_analyze(Query *query, List *columns)
 	int			rtindex = 0;
 
 	plan->supported = true;
-	plan->query = query;
 	plan->columns = columns;
+	query = trickle_ivm_normalize(query, plan, &problem);
+	plan->query = query;
+	if (problem)
+		return unsupported(plan, "%s", problem);
 
 	if (query->cteList)
-		return unsupported(plan, "WITH");
+		return unsupported(plan, "a recursive WITH query");
 	if (query->setOperations)
 		return unsupported(plan, "UNION, INTERSECT or EXCEPT");
 	if (query->hasSubLinks)
@@ -475,8 +488,9 @@ trickle_ivm_analyze(Query *query, List *columns)
 
 	/* the source columns read, seen through join aliases */
 	ctx.query = query;
-	flat = flatten_join_alias_vars(query, (Node *) list_make2(query->targetList,
-															  query->jointree));
+	flat = flatten_join_alias_vars(query, (Node *) list_make3(query->targetList,
+															  query->jointree,
+															  trickle_ivm_from_exprs(query)));
 	collect_vars(flat, &ctx);
 	if (ctx.whole_row)
 		return unsupported(plan, "a whole-row reference to a table");
@@ -514,9 +528,51 @@ trickle_ivm_analyze(Query *query, List *columns)
 	return plan;
 }
 
+/* one FROM item: a scan of a source, or a constant evaluated per row */
 static void
-describe_from(StringInfo buf, Query *query, Node *node, int depth)
+describe_item(StringInfo buf, RangeTblEntry *rte)
 {
+	ListCell   *lc;
+
+	switch (rte->rtekind)
+	{
+		case RTE_RELATION:
+			appendStringInfo(buf, "Scan %s",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+														get_rel_name(rte->relid)));
+			break;
+		case RTE_FUNCTION:
+			appendStringInfoString(buf, "Function Scan");
+			foreach(lc, rte->functions)
+			{
+				Node	   *expr = ((RangeTblFunction *) lfirst(lc))->funcexpr;
+
+				appendStringInfo(buf, "%s%s", lc == list_head(rte->functions) ? " " : ", ",
+								 IsA(expr, FuncExpr) ?
+								 quote_identifier(get_func_name(((FuncExpr *) expr)->funcid)) :
+								 "expression");
+			}
+			break;
+		case RTE_VALUES:
+			appendStringInfo(buf, "Values Scan (%d rows)", list_length(rte->values_lists));
+			break;
+		case RTE_SUBQUERY:
+			appendStringInfo(buf, "Subquery Scan %s (reads no table)",
+							 quote_identifier(rte->eref->aliasname));
+			break;
+		default:
+			appendStringInfoString(buf, "Scan");
+			break;
+	}
+	if (rte->lateral)
+		appendStringInfoString(buf, " (LATERAL)");
+}
+
+static void
+describe_from(StringInfo buf, TrickleIvmPlan *plan, Node *node, int depth)
+{
+	Query	   *query = plan->query;
+
 	if (IsA(node, FromExpr))
 	{
 		FromExpr   *from = (FromExpr *) node;
@@ -530,13 +586,13 @@ describe_from(StringInfo buf, Query *query, Node *node, int depth)
 		}
 		if (list_length(from->fromlist) == 1)
 		{
-			describe_from(buf, query, linitial(from->fromlist), depth);
+			describe_from(buf, plan, linitial(from->fromlist), depth);
 			return;
 		}
 		appendStringInfoSpaces(buf, depth * 2);
 		appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
 		foreach(lc, from->fromlist)
-			describe_from(buf, query, lfirst(lc), depth + 1);
+			describe_from(buf, plan, lfirst(lc), depth + 1);
 	}
 	else if (IsA(node, JoinExpr))
 	{
@@ -544,17 +600,19 @@ describe_from(StringInfo buf, Query *query, Node *node, int depth)
 
 		appendStringInfoSpaces(buf, depth * 2);
 		appendStringInfoString(buf, join->quals ? "Inner Join (ON)\n" : "Inner Join\n");
-		describe_from(buf, query, join->larg, depth + 1);
-		describe_from(buf, query, join->rarg, depth + 1);
+		describe_from(buf, plan, join->larg, depth + 1);
+		describe_from(buf, plan, join->rarg, depth + 1);
 	}
 	else if (IsA(node, RangeTblRef))
 	{
-		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, query->rtable);
+		int			rtindex = ((RangeTblRef *) node)->rtindex;
+		const char *origin = trickle_ivm_origin(plan, rtindex);
 
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "Scan %s\n",
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-													get_rel_name(rte->relid)));
+		describe_item(buf, rt_fetch(rtindex, query->rtable));
+		if (origin)
+			appendStringInfo(buf, " (%s)", origin);
+		appendStringInfoChar(buf, '\n');
 	}
 }
 
@@ -607,7 +665,7 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	}
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
-	describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
+	describe_from(&buf, plan, (Node *) plan->query->jointree, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;

@@ -4,7 +4,9 @@
  *	  The differential engine: which queries it maintains, and their deltas.
  *
  * A query the engine maintains is a select-project-join block (inner joins
- * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
+ * of plain or partitioned tables, reached directly or through views, WITH
+ * queries and subqueries, with functions and VALUES lists in FROM, any
+ * WHERE clause, immutable expressions), optionally
  * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
  * bool_and and bool_or.  src/ivm/analyze.c decides whether a query is one and
  * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
@@ -84,7 +86,20 @@ typedef struct TrickleIvmPlan
 	List	   *keys;			/* TrickleIvmKey */
 	List	   *aggs;			/* TrickleIvmAgg */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */
+	List	   *views;			/* OIDs of the views read (expanded), nested ones too */
+	List	   *origins;		/* per entry of query's range table: the view, WITH
+								 * query or subquery it came from (char *), or NULL */
 } TrickleIvmPlan;
+
+/*
+ * src/ivm/normalize.c: views expanded, WITH queries inlined, simple
+ * subqueries merged, so that every source is a table of plan->query's range
+ * table (see the file comment)
+ */
+extern Query *trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem);
+extern bool trickle_ivm_reads_relations(Query *query);
+extern List *trickle_ivm_from_exprs(Query *query);
+extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
