@@ -19,12 +19,14 @@
  * again, records the new sources and the columns read, configures capture
  * for the tables it reads now (and releases those it no longer reads), and
  * clears the frontier: the next refresh recomputes the stream table
- * (REINITIALIZE) and continues differentially from there.  The statement
- * is refused (0A000) when the stream table could no longer be maintained
- * differentially, or when its owner could not read a table the new view
- * reads, as create_stream_table would refuse such a query: the user drops
- * the stream table or re-creates it with refresh_mode 'full'.  FULL stream
- * tables need nothing: they run the definition, which reads the view.
+ * (REINITIALIZE) and continues differentially from there.  When the stream
+ * table could no longer be maintained differentially (or its owner could
+ * not read a table the new view reads), refresh_mode decides, as at
+ * creation: 'auto' turns it FULL, with the reason in mode_reason (and its
+ * sources lose their capture); 'differential' refuses the statement (0A000)
+ * with the reason, and the user drops the stream table or re-creates it.
+ * FULL stream tables need nothing: they run the definition, which reads
+ * the view.
  *
  * Backends keep the MERGE of a stream table cached with the views it
  * inlined (src/refresh/codegen.c); the relation cache invalidation that the
@@ -45,6 +47,7 @@
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -98,7 +101,8 @@ refuse_replace(Oid view, Oid relid, const char *reason)
 			(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 			 errmsg("cannot change view \"%s\": stream table \"%s\" reads it differentially",
 					get_rel_name(view), get_rel_name(relid)),
-			 errdetail("With the new definition, %s.", reason),
+			 errdetail("With the new definition, the query could not be maintained differentially: %s.",
+					   reason),
 			 errhint("Drop the stream table with trickle.drop_stream_table() first, or create it again with refresh_mode => 'full'.")));
 }
 
@@ -144,31 +148,45 @@ replan(Oid relid, Oid view)
 	List	   *sources;
 	ListCell   *lc;
 	Oid			unreadable;
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	char	   *reason = NULL;
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
 
 	if (!trickle_catalog_load(relid, &st))
 		return;
 	tq = trickle_query_analyze(st.definition);
 	plan = trickle_ivm_analyze(tq->query, trickle_relation_columns(relid));
 	if (!plan->supported)
-		refuse_replace(view, relid, psprintf("the query could not be maintained differentially: %s",
-											 plan->reason));
-	if (!hidden_columns_match(relid, plan->hidden))
-		refuse_replace(view, relid, "the stream table would need other state columns");
-	unreadable = trickle_views_unreadable(plan, trickle_relation_owner(relid), tq->sources);
-	if (OidIsValid(unreadable))
-		refuse_replace(view, relid,
-					   psprintf("the owner of the stream table could not read table \"%s\"",
-								get_rel_name(unreadable)));
+		reason = plan->reason;
+	else if (!hidden_columns_match(relid, plan->hidden))
+		reason = "it would need other state columns";
+	else if (OidIsValid(unreadable = trickle_views_unreadable(plan, trickle_relation_owner(relid),
+															   tq->sources)))
+		reason = psprintf("a differential refresh reads table \"%s\" behind a view directly, and the owner has no SELECT privilege on it",
+						  get_rel_name(unreadable));
+	if (reason != NULL && strcmp(st.refresh_mode, "auto") != 0)
+		refuse_replace(view, relid, reason);
 
 	sources = trickle_catalog_oids("SELECT source::pg_catalog.oid FROM trickle.sources"
 								   " WHERE relid = $1", relid);
+	values[0] = ObjectIdGetDatum(relid);
 	trickle_catalog_exec("DELETE FROM trickle.sources WHERE relid = $1", 1, types, values, NULL);
+	if (reason != NULL)
+	{
+		/* 'auto' chooses FULL from now on, as it would at creation */
+		plan = NULL;
+		values[1] = CStringGetTextDatum(psprintf("%s; refreshed FULL", reason));
+		trickle_catalog_exec("UPDATE trickle.catalog SET effective_mode = 'FULL', mode_reason = $2,"
+							 " frontier = NULL, frontier_xid = NULL, frontier_ord = NULL"
+							 " WHERE relid = $1", 2, types, values, NULL);
+	}
+	else
+	{
+		/* no frontier: the next refresh recomputes (REINITIALIZE) */
+		trickle_catalog_exec("UPDATE trickle.catalog SET frontier = NULL, frontier_xid = NULL,"
+							 " frontier_ord = NULL WHERE relid = $1", 1, types, values, NULL);
+	}
 	trickle_api_record_sources(relid, trickle_api_sources(tq, plan), plan);
-	/* no frontier: the next refresh recomputes (REINITIALIZE) */
-	trickle_catalog_exec("UPDATE trickle.catalog SET frontier = NULL, frontier_xid = NULL,"
-						 " frontier_ord = NULL WHERE relid = $1", 1, types, values, NULL);
 	CommandCounterIncrement();
 	foreach(lc, trickle_api_sources(tq, plan))
 		sources = list_append_unique_oid(sources, lfirst_oid(lc));

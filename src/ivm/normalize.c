@@ -534,19 +534,39 @@ merge_subquery(Query *query, int rtindex, const char *label, List *sub_notes,
 	Node	   *quals;
 	ListCell   *lc;
 
-	/* the subquery's entries go after ours; its outer references come down */
+	/*
+	 * The subquery's entries go after ours, its outer references come down
+	 * a level.  Its entry is retired first: the replacement below would
+	 * otherwise look inside it, where its outer references now look like
+	 * references to our entries.
+	 */
 	OffsetVarNodes((Node *) sub, offset, 0);
 	IncrementVarSublevelsUp((Node *) sub, -1, 1);
+	retire_entry(rte);
 	query = (Query *) ReplaceVarsFromTargetList((Node *) query, rtindex, 0, rte,
 												sub->targetList,
 												REPLACEVARS_REPORT_ERROR, 0, NULL);
-	retire_entry(rt_fetch(rtindex, query->rtable));
 	query->rtable = list_concat(query->rtable, sub->rtable);
 	query->hasSubLinks |= sub->hasSubLinks;
 	foreach(lc, sub->rtable)
 	{
 		EntryNote  *inner = list_nth(sub_notes, foreach_current_index(lc));
 		EntryNote  *note = palloc0(sizeof(EntryNote));
+		RangeTblEntry *entry = lfirst(lc);
+
+		/*
+		 * An item that read the subquery's outer row (the subquery was
+		 * LATERAL) now reads its FROM neighbours: LATERAL it is.  Tables
+		 * cannot be (and never need it).
+		 */
+		if (entry->rtekind == RTE_FUNCTION)
+			entry->lateral |= contain_vars_of_level((Node *) entry->functions, 0);
+		else if (entry->rtekind == RTE_VALUES)
+			entry->lateral |= contain_vars_of_level((Node *) entry->values_lists, 0);
+		else if (entry->rtekind == RTE_TABLEFUNC)
+			entry->lateral |= contain_vars_of_level((Node *) entry->tablefunc, 0);
+		else if (entry->rtekind == RTE_SUBQUERY)
+			entry->lateral |= contain_vars_of_level((Node *) entry->subquery, 1);
 
 		note->label = inner == NULL || inner->label == NULL ? (char *) label :
 			label == NULL ? inner->label : psprintf("%s in %s", inner->label, label);

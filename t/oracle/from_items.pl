@@ -263,6 +263,20 @@ push @shapes, {
 };
 
 push @shapes, {
+	name => 'subquery_lateral_values',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, a int, b int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 30,
+		cols => [ col('a', g_int(0, 5, 0.15)), col('b', g_int(0, 5, 0.15)) ] } ],
+	# merged: the VALUES list reading the row becomes a LATERAL item of the
+	# query itself
+	query => q{SELECT t.id, s.x, s.y
+		FROM t, LATERAL (SELECT v.x, v.x * t.a AS y FROM (VALUES (t.a), (t.b), (t.a)) v(x)
+			WHERE v.x IS NOT NULL) s},
+	cols => 'id, x, y',
+};
+
+push @shapes, {
 	name => 'subquery_grouped_inside',
 	ddl => q{
 		CREATE TABLE t (id int PRIMARY KEY, g int, v int);
@@ -316,6 +330,19 @@ push @shapes, {
 		cols => [ col('arr', $g_arr), col('w', g_int(0, 9, 0.1)) ] } ],
 	query => q{SELECT x, count(*) AS n, sum(t.w) AS s FROM t CROSS JOIN LATERAL unnest(t.arr) x GROUP BY x},
 	cols => 'x, n, s',
+};
+
+push @shapes, {
+	name => 'lateral_aggregate_over_array',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, arr int[])},
+	tables => [ {
+		name => 't', pk => 'id', rows => 30,
+		cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('arr', $g_arr) ] } ],
+	# a subquery with an aggregate that reads no table, only the row's array:
+	# kept as it is, evaluated per row of every term
+	query => q{SELECT t.id, t.g, s.total, s.n
+		FROM t, LATERAL (SELECT sum(x) AS total, count(*) AS n FROM unnest(t.arr) x) s},
+	cols => 'id, g, total, n',
 };
 
 push @shapes, {

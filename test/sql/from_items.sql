@@ -26,7 +26,7 @@ SELECT trickle.create_stream_table('fi.big_open_lines',
 SELECT source, columns FROM trickle.sources
  WHERE relid = 'big_open_lines'::regclass ORDER BY source::text;
 SELECT tgrelid::regclass AS captured, count(*) AS triggers FROM pg_trigger
- WHERE tgname LIKE 'trickle_capture%' GROUP BY 1 ORDER BY 1::text;
+ WHERE tgname LIKE 'trickle_capture%' GROUP BY 1 ORDER BY tgrelid::regclass::text;
 SELECT value FROM trickle.explain_stream_table('big_open_lines') WHERE property = 'operator_tree';
 
 -- changes through the view's table are applied differentially
@@ -49,7 +49,7 @@ CREATE OR REPLACE VIEW open_orders AS
 SELECT source, columns FROM trickle.sources
  WHERE relid = 'big_open_lines'::regclass ORDER BY source::text;
 SELECT tgrelid::regclass AS captured, count(*) AS triggers FROM pg_trigger
- WHERE tgname LIKE 'trickle_capture%' GROUP BY 1 ORDER BY 1::text;
+ WHERE tgname LIKE 'trickle_capture%' GROUP BY 1 ORDER BY tgrelid::regclass::text;
 SELECT action FROM trickle.refresh_stream_table('big_open_lines');
 UPDATE archive SET amount = amount * 10 WHERE id IN (101, 102);
 UPDATE orders SET amount = amount + 1;
@@ -77,6 +77,18 @@ CREATE OR REPLACE VIEW open_orders AS
 SELECT action FROM trickle.refresh_stream_table('open_full');
 SELECT action FROM trickle.refresh_stream_table('big_open_lines');
 SELECT count(*) AS rows, (SELECT count(*) FROM open_orders) AS expected FROM open_full;
+
+-- under refresh_mode 'auto', a replacement the engine cannot maintain
+-- turns the stream table FULL, with the reason
+CREATE VIEW cust_view AS SELECT id, name FROM customers;
+SELECT trickle.create_stream_table('fi.cust_auto', 'SELECT id, name FROM cust_view');
+SELECT effective_mode FROM trickle.stream_tables WHERE name = 'cust_auto'::regclass;
+CREATE OR REPLACE VIEW cust_view AS SELECT DISTINCT id, name FROM customers;
+SELECT effective_mode, mode_reason FROM trickle.stream_tables WHERE name = 'cust_auto'::regclass;
+SELECT source, columns FROM trickle.sources WHERE relid = 'cust_auto'::regclass;
+UPDATE customers SET name = 'renamed' WHERE id = 1;
+SELECT action FROM trickle.refresh_stream_table('cust_auto');
+SELECT name FROM cust_auto WHERE id = 1;
 
 -- reading a table behind a view directly needs SELECT on it: refused by
 -- 'differential', FULL under 'auto'
