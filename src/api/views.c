@@ -25,8 +25,10 @@
  * creation: 'auto' turns it FULL, with the reason in mode_reason (and its
  * sources lose their capture); 'differential' refuses the statement (0A000)
  * with the reason, and the user drops the stream table or re-creates it.
- * FULL stream tables need nothing: they run the definition, which reads
- * the view.
+ * The definition is validated again too, so a new view body calling a
+ * volatile function is refused whatever the mode, as at creation.  FULL
+ * stream tables need nothing: they run the definition, which reads the
+ * view.
  *
  * Backends keep the MERGE of a stream table cached with the views it
  * inlined (src/refresh/codegen.c); the relation cache invalidation that the
