@@ -15,6 +15,7 @@ OBJS = \
 	src/api/api.o \
 	src/api/query.o \
 	src/api/rename.o \
+	src/api/views.o \
 	src/fdw/guard.o \
 	src/fdw/relation.o \
 	src/refresh/merge.o \
@@ -31,6 +32,7 @@ OBJS = \
 	src/ivm/analyze.o \
 	src/ivm/delta.o \
 	src/ivm/recompute.o \
+	src/ivm/normalize.o \
 	src/sched/schedule.o \
 	src/sched/bgw.o \
 	src/sched/notify.o \

@@ -129,6 +129,30 @@ poll("SELECT total = (SELECT sum(v) FROM src) FROM agg_total", 't',
 	'a downstream stream table follows its upstream');
 
 # ---------------------------------------------------------------------------
+# A stream table over a view: its table's commits wake it, and so does
+# replacing the view, which changes no row
+# ---------------------------------------------------------------------------
+
+$node->safe_psql($db, q{
+	CREATE VIEW src_view AS SELECT id, g, v FROM src WHERE v > 50;
+	SELECT trickle.create_stream_table('over_view', 'SELECT id, v FROM src_view', schedule => '1s');
+});
+$node->safe_psql($db, 'INSERT INTO src VALUES (6500, 1, 4000)');
+poll("SELECT count(*) FROM over_view WHERE id = 6500", '1',
+	'a commit to a view\'s table reaches a stream table over the view');
+$node->safe_psql($db, 'CREATE OR REPLACE VIEW src_view AS SELECT id, g, v * 2 AS v FROM src WHERE v > 60');
+poll("SELECT count(*) FROM ((SELECT id, v FROM src_view) EXCEPT ALL SELECT id, v FROM over_view) d", '0',
+	'CREATE OR REPLACE VIEW alone makes the scheduler refresh the stream table');
+is(diff_count($node, $db, 'over_view', 'id, v', 'SELECT id, v FROM src_view'), '0', 'both ways');
+ok($node->safe_psql($db,
+	"SELECT count(*) > 0 FROM trickle.refresh_history WHERE stream_table = 'over_view'::regclass"
+	. " AND initiated_by = 'SCHEDULER' AND action = 'REINITIALIZE' AND status = 'COMPLETED'"),
+	'as a REINITIALIZE');
+$node->safe_psql($db, 'UPDATE src SET v = v + 1 WHERE id = 6500');
+poll("SELECT v FROM over_view WHERE id = 6500", '8002', 'later commits are applied again');
+$node->safe_psql($db, 'DROP VIEW src_view CASCADE');
+
+# ---------------------------------------------------------------------------
 # suspend / resume and trickle.enabled
 # ---------------------------------------------------------------------------
 

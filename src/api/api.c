@@ -171,6 +171,47 @@ source_columns(TrickleIvmPlan *plan, Oid source)
 	return PointerGetDatum(construct_empty_array(INT2OID));
 }
 
+/*
+ * trickle_api_sources: the relations to record as sources of a stream table
+ * defined by tq: those its query names, and for a differential plan also
+ * the views it reads through (nested ones too) and their tables.
+ */
+List *
+trickle_api_sources(TrickleQuery *tq, TrickleIvmPlan *plan)
+{
+	List	   *sources = list_copy(tq->sources);
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return sources;
+	foreach(lc, plan->views)
+		sources = list_append_unique_oid(sources, lfirst_oid(lc));
+	foreach(lc, plan->sources)
+		sources = list_append_unique_oid(sources, ((TrickleIvmSource *) lfirst(lc))->relid);
+	return sources;
+}
+
+/*
+ * trickle_api_record_sources: the trickle.sources rows of stream table
+ * relid, with the columns plan reads of each (none of a view).
+ */
+void
+trickle_api_record_sources(Oid relid, List *sources, TrickleIvmPlan *plan)
+{
+	Oid			srctypes[3] = {OIDOID, OIDOID, INT2ARRAYOID};
+	Datum		srcvalues[3];
+	ListCell   *lc;
+
+	foreach(lc, sources)
+	{
+		srcvalues[0] = ObjectIdGetDatum(relid);
+		srcvalues[1] = ObjectIdGetDatum(lfirst_oid(lc));
+		srcvalues[2] = source_columns(plan, lfirst_oid(lc));
+		trickle_catalog_exec("INSERT INTO trickle.sources (relid, source, columns)"
+							 " VALUES ($1, $2, $3)", 3, srctypes, srcvalues, NULL);
+	}
+}
+
 static void
 record_catalog_rows(Oid relid, const char *query, TrickleQuery *tq,
 					const char *schedule, const char *mode, TrickleIvmPlan *plan,
@@ -178,9 +219,6 @@ record_catalog_rows(Oid relid, const char *query, TrickleQuery *tq,
 {
 	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, OIDOID};
 	Datum		values[8];
-	Oid			srctypes[3] = {OIDOID, OIDOID, INT2ARRAYOID};
-	Datum		srcvalues[3];
-	ListCell   *lc;
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(query);
@@ -195,15 +233,16 @@ record_catalog_rows(Oid relid, const char *query, TrickleQuery *tq,
 								  " frontier_relid) VALUES ($1, $2, $3, $4, $5, '%s',"
 								  " NULLIF($6, ''), $7, $8)", plan ? "DIFFERENTIAL" : "FULL"),
 						 8, types, values, NULL);
+	trickle_api_record_sources(relid, trickle_api_sources(tq, plan), plan);
+}
 
-	foreach(lc, tq->sources)
-	{
-		srcvalues[0] = ObjectIdGetDatum(relid);
-		srcvalues[1] = ObjectIdGetDatum(lfirst_oid(lc));
-		srcvalues[2] = source_columns(plan, lfirst_oid(lc));
-		trickle_catalog_exec("INSERT INTO trickle.sources (relid, source, columns)"
-							 " VALUES ($1, $2, $3)", 3, srctypes, srcvalues, NULL);
-	}
+static TrickleIvmPlan *
+unsupported_plan(char *reason)
+{
+	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
+
+	plan->reason = reason;
+	return plan;
 }
 
 /*
@@ -223,7 +262,14 @@ differential_plan(TrickleQuery *tq, const char *sql, const char *mode, char **re
 		return NULL;
 	plan = trickle_ivm_analyze_text(tq->query, tq->columns, sql);
 	if (plan->supported)
-		return plan;
+	{
+		Oid			unreadable = trickle_views_unreadable(plan, GetUserId(), tq->sources);
+
+		if (!OidIsValid(unreadable))
+			return plan;
+		plan = unsupported_plan(psprintf("a differential refresh reads table \"%s\" behind a view directly, and you have no SELECT privilege on it",
+										 get_rel_name(unreadable)));
+	}
 	pos = plan->reason_position;
 	if (strcmp(mode, "differential") == 0)
 		ereport(ERROR,
@@ -275,7 +321,8 @@ create_stream_table(PG_FUNCTION_ARGS)
 	CommandCounterIncrement();
 	if (plan)
 	{
-		foreach(lc, tq->sources)
+		/* views among them have no consumers to capture for */
+		foreach(lc, trickle_api_sources(tq, plan))
 			trickle_cdc_configure(lfirst_oid(lc));
 	}
 

@@ -22,6 +22,16 @@ typedef struct TrickleQuery
 	List	   *sources;		/* OIDs of the relations the query names */
 } TrickleQuery;
 
+struct TrickleIvmPlan;
+
+/* src/api/api.c: the sources of a stream table and their trickle.sources rows */
+extern List *trickle_api_sources(TrickleQuery *tq, struct TrickleIvmPlan *plan);
+extern void trickle_api_record_sources(Oid relid, List *sources, struct TrickleIvmPlan *plan);
+
+/* src/api/views.c: stream tables reading views that are replaced */
+extern Oid	trickle_views_unreadable(struct TrickleIvmPlan *plan, Oid roleid, List *named);
+extern void trickle_views_replaced(Node *stmt);
+
 /* src/api/query.c */
 extern TrickleQuery *trickle_query_analyze(const char *sql);
 extern void trickle_query_record_dependencies(Oid relid, TrickleQuery *tq);

@@ -12,7 +12,8 @@
  * column a<n> for every source column n some consumer reads (columns are
  * added, never removed, so rows already captured stay readable), and the
  * triggers' payload copies exactly those.  With no consumer left, triggers
- * and buffer are dropped.
+ * and buffer are dropped.  A view recorded as a source is never captured:
+ * its stream tables record its tables as sources too (src/api/views.c).
  *
  * The triggers are internal (tgisinternal): pg_dump does not dump them and
  * psql's \d does not list them.  The buffer belongs to the extension's owner
@@ -369,6 +370,9 @@ consumers(Oid source, List **attnums)
 	ListCell   *lc;
 
 	*attnums = NIL;
+	/* a view is recorded as a source, but its tables are what is captured */
+	if (get_rel_relkind(source) == RELKIND_VIEW)
+		return 0;
 	foreach(lc, trickle_catalog_oids("SELECT DISTINCT a::pg_catalog.oid FROM trickle.sources s"
 									 " JOIN trickle.catalog c ON c.relid = s.relid,"
 									 " unnest(s.columns) a"
@@ -584,6 +588,9 @@ trickle_cdc_configure(Oid source)
 	Oid			save_userid;
 	int			save_sec_context;
 
+	/* views are recorded as sources; their tables are what is captured */
+	if (get_rel_relkind(source) == RELKIND_VIEW)
+		return;
 	/* the source may be gone (DROP ... CASCADE): then only privileges remain */
 	n = OidIsValid(get_rel_namespace(source)) ? consumers(source, &attnums) : -1;
 

@@ -17,7 +17,8 @@
  *   table with the "trickle" access method outside trickle; and, on any
  *   table, ALTER COLUMN TYPE of a column a stream table reads.  Around
  *   RENAME and SET SCHEMA it has src/api/rename.c re-deparse the stored
- *   definitions.
+ *   definitions; after CREATE OR REPLACE VIEW (or RULE) src/api/views.c
+ *   re-plans the differential stream tables reading the view.
  *
  * The access method is only a cheap pre-filter; trickle.catalog decides.  A
  * relation whose catalog row was restored from a dump (foreign frontier) is
@@ -416,8 +417,9 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					   DestReceiver *dest, QueryCompletion *qc)
 {
 	List	   *renamed = NIL;
+	bool		installed = IsTransactionState() && OidIsValid(trickle_am_oid(true));
 
-	if (IsTransactionState() && OidIsValid(trickle_am_oid(true)))
+	if (installed)
 	{
 		check_utility(pstmt->utilityStmt);
 		renamed = trickle_rename_prepare(pstmt->utilityStmt);
@@ -431,6 +433,8 @@ trickle_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	trickle_rename_finish(renamed);
+	if (installed)
+		trickle_views_replaced(pstmt->utilityStmt);
 }
 
 /*

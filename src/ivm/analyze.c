@@ -14,6 +14,12 @@
  *			triggers see: src/cdc/tree.c), and other stream tables (their
  *			visible columns: a refresh's writes are captured like any
  *			table's), combined by comma or INNER JOIN, with any condition;
+ *			views, non-recursive WITH queries and select-project-join
+ *			subqueries, which src/ivm/normalize.c merges into the query
+ *			first, so that their tables are scans like the others;
+ *			set-returning functions (LATERAL or not), VALUES lists and
+ *			subqueries that read no table, which the delta keeps as they
+ *			are (constants of its sum, evaluated per row of what they join);
  *	WHERE	any expression without volatile functions;
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
  *			aggregate queries exactly the grouping expressions and the
@@ -154,7 +160,8 @@ source_problem(Oid relid, bool inh)
 		case RELKIND_PARTITIONED_TABLE:
 			break;
 		case RELKIND_VIEW:
-			return psprintf("source \"%s\" is a view; name its tables in the query instead", name);
+			/* normalize.c expands every view in FROM */
+			return psprintf("source \"%s\" is a view that could not be expanded", name);
 		case RELKIND_MATVIEW:
 			return psprintf("source \"%s\" is a materialized view, whose refreshes cannot be captured", name);
 		case RELKIND_FOREIGN_TABLE:
@@ -238,14 +245,17 @@ from_problem(Query *query, Node *node)
 					return pstrdup("TABLESAMPLE");
 				return source_problem(rte->relid, rte->inh);
 			case RTE_SUBQUERY:
-				return pstrdup("a subquery in FROM");
+				/* one normalize.c kept: a constant if it reads no table */
+				return trickle_ivm_reads_relations(rte->subquery) ?
+					pstrdup("a subquery in FROM") : NULL;
 			case RTE_FUNCTION:
-			case RTE_TABLEFUNC:
-				return pstrdup("a function in FROM");
 			case RTE_VALUES:
-				return pstrdup("VALUES in FROM");
+				/* read no source: the same in every term of the delta */
+				return NULL;
+			case RTE_TABLEFUNC:
+				return pstrdup("XMLTABLE in FROM");
 			case RTE_CTE:
-				return pstrdup("a WITH query");
+				return pstrdup("a recursive WITH query");
 			default:
 				return pstrdup("this kind of FROM item");
 		}
@@ -633,11 +643,16 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	plan->sql = sql;
 	plan->query = query;
 	plan->columns = columns;
-
+	/* before views are expanded: positions are in the query's own text */
 	if (impure_problem(plan, query))
 		return plan;
+	query = trickle_ivm_normalize(query, plan, &problem);
+	plan->query = query;
+	if (problem)
+		return unsupported(plan, "%s", problem);
+
 	if (query->cteList)
-		return unsupported(plan, "WITH");
+		return unsupported(plan, "a recursive WITH query");
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
 		return trickle_ivm_analyze_recompute(query, columns);
@@ -668,8 +683,9 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 
 	/* the source columns read, seen through join aliases */
 	ctx.query = query;
-	flat = flatten_join_alias_vars(query, (Node *) list_make2(query->targetList,
-															  query->jointree));
+	flat = flatten_join_alias_vars(query, (Node *) list_make3(query->targetList,
+															  query->jointree,
+															  trickle_ivm_from_exprs(query)));
 	collect_vars(flat, &ctx);
 	if (ctx.whole_row)
 		return unsupported(plan, "a whole-row reference to a table");
@@ -718,9 +734,51 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	return plan;
 }
 
+/* one FROM item: a scan of a source, or a constant evaluated per row */
 static void
-describe_from(StringInfo buf, Query *query, Node *node, int depth)
+describe_item(StringInfo buf, RangeTblEntry *rte)
 {
+	ListCell   *lc;
+
+	switch (rte->rtekind)
+	{
+		case RTE_RELATION:
+			appendStringInfo(buf, "Scan %s",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+														get_rel_name(rte->relid)));
+			break;
+		case RTE_FUNCTION:
+			appendStringInfoString(buf, "Function Scan");
+			foreach(lc, rte->functions)
+			{
+				Node	   *expr = ((RangeTblFunction *) lfirst(lc))->funcexpr;
+
+				appendStringInfo(buf, "%s%s", lc == list_head(rte->functions) ? " " : ", ",
+								 IsA(expr, FuncExpr) ?
+								 quote_identifier(get_func_name(((FuncExpr *) expr)->funcid)) :
+								 "expression");
+			}
+			break;
+		case RTE_VALUES:
+			appendStringInfo(buf, "Values Scan (%d rows)", list_length(rte->values_lists));
+			break;
+		case RTE_SUBQUERY:
+			appendStringInfo(buf, "Subquery Scan %s (reads no table)",
+							 quote_identifier(rte->eref->aliasname));
+			break;
+		default:
+			appendStringInfoString(buf, "Scan");
+			break;
+	}
+	if (rte->lateral)
+		appendStringInfoString(buf, " (LATERAL)");
+}
+
+static void
+describe_from(StringInfo buf, TrickleIvmPlan *plan, Node *node, int depth)
+{
+	Query	   *query = plan->query;
+
 	if (IsA(node, FromExpr))
 	{
 		FromExpr   *from = (FromExpr *) node;
@@ -734,13 +792,13 @@ describe_from(StringInfo buf, Query *query, Node *node, int depth)
 		}
 		if (list_length(from->fromlist) == 1)
 		{
-			describe_from(buf, query, linitial(from->fromlist), depth);
+			describe_from(buf, plan, linitial(from->fromlist), depth);
 			return;
 		}
 		appendStringInfoSpaces(buf, depth * 2);
 		appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
 		foreach(lc, from->fromlist)
-			describe_from(buf, query, lfirst(lc), depth + 1);
+			describe_from(buf, plan, lfirst(lc), depth + 1);
 	}
 	else if (IsA(node, JoinExpr))
 	{
@@ -748,17 +806,19 @@ describe_from(StringInfo buf, Query *query, Node *node, int depth)
 
 		appendStringInfoSpaces(buf, depth * 2);
 		appendStringInfoString(buf, join->quals ? "Inner Join (ON)\n" : "Inner Join\n");
-		describe_from(buf, query, join->larg, depth + 1);
-		describe_from(buf, query, join->rarg, depth + 1);
+		describe_from(buf, plan, join->larg, depth + 1);
+		describe_from(buf, plan, join->rarg, depth + 1);
 	}
 	else if (IsA(node, RangeTblRef))
 	{
-		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, query->rtable);
+		int			rtindex = ((RangeTblRef *) node)->rtindex;
+		const char *origin = trickle_ivm_origin(plan, rtindex);
 
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "Scan %s\n",
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-													get_rel_name(rte->relid)));
+		describe_item(buf, rt_fetch(rtindex, query->rtable));
+		if (origin)
+			appendStringInfo(buf, " (%s)", origin);
+		appendStringInfoChar(buf, '\n');
 	}
 }
 
@@ -779,7 +839,7 @@ static const char *const agg_names[] = {
 void
 trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth)
 {
-	describe_from(buf, block->query, (Node *) block->query->jointree, depth);
+	describe_from(buf, block, (Node *) block->query->jointree, depth);
 }
 
 /*
@@ -823,7 +883,7 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
 	if (!plan->recompute)
-		describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
+		describe_from(&buf, plan, (Node *) plan->query->jointree, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;

@@ -4,7 +4,9 @@
  *	  The differential engine: which queries it maintains, and their deltas.
  *
  * A query the engine maintains is a select-project-join block (inner joins
- * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
+ * of plain or partitioned tables, reached directly or through views, WITH
+ * queries and subqueries, with functions and VALUES lists in FROM, any
+ * WHERE clause, immutable expressions), optionally
  * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
  * bool_and and bool_or, or by anything the keyed recompute handles (other
  * aggregates, HAVING, windows, DISTINCT, grouping sets, set operations of
@@ -94,6 +96,9 @@ typedef struct TrickleIvmPlan
 	List	   *aggs;			/* TrickleIvmAgg */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */
 	TrickleIvmRecompute *recompute; /* set: maintained by src/ivm/recompute.c */
+	List	   *views;			/* OIDs of the views read (expanded), nested ones too */
+	List	   *origins;		/* per entry of query's range table: the view, WITH
+								 * query or subquery it came from (char *), or NULL */
 } TrickleIvmPlan;
 
 /*
@@ -148,6 +153,16 @@ struct TrickleIvmRecompute
 	List	   *sortcols;		/* per sort clause: its visible column (int) */
 	TrickleIvmPart *top;		/* the whole query with its keys exposed */
 };
+
+/*
+ * src/ivm/normalize.c: views expanded, WITH queries inlined, simple
+ * subqueries merged, so that every source is a table of plan->query's range
+ * table (see the file comment)
+ */
+extern Query *trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem);
+extern bool trickle_ivm_reads_relations(Query *query);
+extern List *trickle_ivm_from_exprs(Query *query);
+extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);

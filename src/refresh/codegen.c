@@ -49,6 +49,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -755,6 +756,9 @@ typedef struct ApplyCacheEntry
 	char	   *target;			/* the stream table's qualified name */
 	int			nscans;
 	Oid		   *scans;			/* relid of each scan */
+	int			nviews;
+	Oid		   *views;			/* the views the plan expanded */
+	bool		stale;			/* one of them was replaced */
 	List	   *masks;			/* of ApplySql */
 	MemoryContext context;
 } ApplyCacheEntry;
@@ -767,6 +771,26 @@ typedef struct ApplySql
 } ApplySql;
 
 static HTAB *apply_cache = NULL;
+
+/*
+ * apply_cache_invalidate: a relation's cache entry was invalidated (every
+ * relation's, for InvalidOid).  A view's is when its rule is replaced
+ * (src/api/views.c): statements that inlined it are stale.
+ */
+static void
+apply_cache_invalidate(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	ApplyCacheEntry *entry;
+	int			i;
+
+	hash_seq_init(&status, apply_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		for (i = 0; i < entry->nviews; i++)
+			entry->stale |= !OidIsValid(relid) || entry->views[i] == relid;
+	}
+}
 
 /*
  * trickle_codegen_apply: the MERGE applying the changes of the sources in
@@ -795,9 +819,10 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 		ctl.keysize = sizeof(Oid);
 		ctl.entrysize = sizeof(ApplyCacheEntry);
 		apply_cache = hash_create("trickle apply statements", 64, &ctl, HASH_ELEM | HASH_BLOBS);
+		CacheRegisterRelcacheCallback(apply_cache_invalidate, (Datum) 0);
 	}
 	entry = hash_search(apply_cache, &relid, HASH_FIND, &found);
-	if (found && (strcmp(entry->definition, definition) != 0 ||
+	if (found && (entry->stale || strcmp(entry->definition, definition) != 0 ||
 				  strcmp(entry->target, target) != 0))
 	{
 		foreach(lc, entry->masks)
@@ -821,6 +846,7 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 		context = AllocSetContextCreate(TopMemoryContext, "trickle apply statement",
 										ALLOCSET_SMALL_SIZES);
 		entry = hash_search(apply_cache, &relid, HASH_ENTER, &found);
+		entry->nviews = 0;
 		entry->context = context;
 		entry->definition = MemoryContextStrdup(context, definition);
 		entry->target = MemoryContextStrdup(context, target);
@@ -829,6 +855,11 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 		entry->scans = MemoryContextAlloc(context, sizeof(Oid) * Max(entry->nscans, 1));
 		foreach(lc, plan->scans)
 			entry->scans[foreach_current_index(lc)] = ((TrickleIvmScan *) lfirst(lc))->relid;
+		entry->nviews = list_length(plan->views);
+		entry->views = MemoryContextAlloc(context, sizeof(Oid) * Max(entry->nviews, 1));
+		foreach(lc, plan->views)
+			entry->views[foreach_current_index(lc)] = lfirst_oid(lc);
+		entry->stale = false;
 	}
 	for (i = 0; i < entry->nscans; i++)
 	{

@@ -414,7 +414,12 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 	foreach(lc, sources)
 	{
 		Oid			source = lfirst_oid(lc);
-		char	   *changes = trickle_delta_changes_sql(source, "b");
+		char	   *changes;
+
+		/* a view's tables are sources of their own (src/api/views.c) */
+		if (get_rel_relkind(source) == RELKIND_VIEW)
+			continue;
+		changes = trickle_delta_changes_sql(source, "b");
 
 		run_read(TRICKLE_KEPT_SCAN_CHANGES, source,
 				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
@@ -513,9 +518,11 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	if (st->frontier)
 		frontier->read_from = U64FromFullTransactionId(DatumGetFullTransactionId(params[0]));
 
-	if (result->action == TRICKLE_ACTION_REINITIALIZE || full ||
-		!st->is_populated || st->frontier == NULL)
+	if (result->action == TRICKLE_ACTION_REINITIALIZE || full || !st->is_populated)
 		;
+	else if (st->frontier == NULL)
+		result->action = TRICKLE_ACTION_REINITIALIZE;	/* a view it reads was
+														 * replaced: views.c */
 	else
 	{
 		changed = scan_changes(sources, snapshot, params, nulls, &marked);
