@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/differential.sh [ROWS] [quick]: what differential refresh costs and
 # saves, on a throw-away server with the installed trickle (this script never
-# builds or installs it).  ROWS source rows, default 1,000,000; `quick` makes
-# the default 100,000 and repeats less (an explicit ROWS still wins).
+# builds or installs it).  ROWS source rows, default 1,000,000; `quick` (or BENCH_QUICK=1) makes
+# the default 20,000 and repeats less (an explicit ROWS still wins).
 #
 #  1. Capture cost: an UPDATE of 100,000 rows, and single-row UPDATEs under
 #     pgbench, without and with a stream table on the source.
@@ -24,7 +24,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/test/lib.sh"
 
 usage() { echo "usage: bash bench/differential.sh [ROWS] [quick]" >&2; exit 2; }
-quick=0
+quick=${BENCH_QUICK:-0}
 ROWS=
 for a in "$@"; do
 	case $a in
@@ -34,9 +34,10 @@ for a in "$@"; do
 	esac
 done
 if [ "$quick" = 1 ]; then
-	ROWS=${ROWS:-100000}
+	ROWS=${ROWS:-20000}
 	REPEAT_FAST=${REPEAT_FAST:-3} REPEAT_SLOW=${REPEAT_SLOW:-3}
-	CAPTURE_REPEAT=${CAPTURE_REPEAT:-3} PGBENCH_SECONDS=${PGBENCH_SECONDS:-3} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	CAPTURE_REPEAT=${CAPTURE_REPEAT:-3} PGBENCH_SECONDS=${PGBENCH_SECONDS:-2} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	NODATA_CALLS=${NODATA_CALLS:-50}
 else
 	ROWS=${ROWS:-1000000}
 	REPEAT_FAST=${REPEAT_FAST:-5} REPEAT_SLOW=${REPEAT_SLOW:-3}
@@ -69,8 +70,8 @@ if [ ! -f "$sharedir/extension/trickle.control" ] || [ ! -f "$pkglibdir/trickle.
 	exit 1
 fi
 
-dir=/tmp/trickle-bench-differential
-port=$(free_port 55700)
+dir=${BENCH_DIR:-/tmp/trickle-bench-differential}
+port=${BENCH_PORT:-$(free_port 55410)}
 trap 'stop_server "$dir"' EXIT
 # autovacuum is off so that it never runs during a timed step: the script
 # runs VACUUM ANALYZE and CHECKPOINT itself before every timed change.
