@@ -17,20 +17,21 @@
 # refresh that fell back to FULL shows as FULL.
 #
 # Progress goes to stderr, the report (markdown) to stdout at the end.
-# Overrides: REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW (10 %), CAPTURE_REPEAT,
-# PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS.
+# Overrides: DIFF_ROWS (as ROWS), REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW
+# (10 %), CAPTURE_REPEAT, PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS;
+# BENCH_QUICK=1 as `quick`; BENCH_PORT, BENCH_DIR.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/test/lib.sh"
 
 usage() { echo "usage: bash bench/differential.sh [ROWS] [quick]" >&2; exit 2; }
 quick=${BENCH_QUICK:-0}
-ROWS=
+ROWS=${DIFF_ROWS:-}
 for a in "$@"; do
 	case $a in
 	quick) quick=1 ;;
 	'' | *[!0-9]*) usage ;;
-	*) [ -z "$ROWS" ] || usage; ROWS=$a ;;
+	*) ROWS=$a ;;
 	esac
 done
 if [ "$quick" = 1 ]; then
@@ -53,7 +54,7 @@ esac
 
 # The exact command, with the settings that were given in the environment.
 cmd=
-for v in TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS; do
+for v in BENCH_QUICK DIFF_ROWS TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS; do
 	if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bash bench/differential.sh${*:+ $*}"

@@ -48,7 +48,7 @@ ensure_user
 
 # The command as given, with every setting that came from the environment.
 cmd=
-for v in $(compgen -e | grep -E '^(BENCH_|WRITE_|REFRESH_|FRESH_|IDLE_|SCALE_|REPEAT_|CAPTURE_REPEAT$|PGBENCH_|NODATA_CALLS$|TRICKLE_BENCH_MODE$|PG_BIN$)' | grep -vx BENCH_QUICK | sort); do
+for v in $(compgen -e | grep -E '^(BENCH_|DIFF_ROWS$|WRITE_|REFRESH_|FRESH_|IDLE_|SCALE_|REPEAT_|CAPTURE_REPEAT$|PGBENCH_|NODATA_CALLS$|TRICKLE_BENCH_MODE$|PG_BIN$)' | grep -vx BENCH_QUICK | sort); do
 	cmd+="$v=${!v} "
 done
 cmd+="bash bench/run.sh${*:+ $*}"
@@ -68,11 +68,12 @@ failed=()
 for f in "${families[@]}"; do
 	echo "== bench: $f" >&2
 	t0=$(date +%s)
-	bash "$top/bench/$f.sh" >"$work/$f.md" 2>"$work/$f.err"
+	# progress shows as it comes, and is kept for the report if it fails
+	bash "$top/bench/$f.sh" >"$work/$f.md" 2> >(tee "$work/$f.err" >&2)
 	rc=$?
+	wait "$!" 2>/dev/null || true # the tee
 	t1=$(date +%s)
 	echo "$((t1 - t0))" >"$work/$f.time"
-	tail -n 3 "$work/$f.err" | sed 's/^/   /' >&2
 	if [ $rc -ne 0 ]; then
 		failed+=("$f")
 		{

@@ -29,7 +29,7 @@ else
 	WRITE_SCALES=${WRITE_SCALES:-10 50} WRITE_SECONDS=${WRITE_SECONDS:-10} WRITE_RUNS=${WRITE_RUNS:-5}
 fi
 WRITE_CLIENTS=${WRITE_CLIENTS:-2}
-WRITE_CHECK_TIMEOUT=${WRITE_CHECK_TIMEOUT:-$([ "$BENCH_QUICK" = 1 ] && echo 2 || echo 30)}
+WRITE_CHECK_TIMEOUT=${WRITE_CHECK_TIMEOUT:-$([ "$BENCH_QUICK" = 1 ] && echo 2 || echo 10)}
 
 # pg_ivm must be preloaded; only when this PostgreSQL has it.
 ivm=0
