@@ -4,7 +4,8 @@
 # bench/ that starts its own throw-away server with the installed trickle,
 # measures, prints a markdown section and stops the server), then prints the
 # whole report and writes it to $BENCH_REPORT (default bench/out/report.md,
-# or report-quick.md), ready to paste into docs/BENCHMARKS.md: the machine,
+# or report-quick.md; each family's section and progress in report.parts/),
+# ready to paste into docs/BENCHMARKS.md: the machine,
 # PostgreSQL and trickle versions, the command, and every family's section.
 #
 # Families, in report order (all by default):
@@ -58,8 +59,10 @@ make_target=
 
 report=${BENCH_REPORT:-$top/bench/out/report$([ "$quick" = 1 ] && echo -quick).md}
 mkdir -p "$(dirname "$report")"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# each family's section, progress and time, kept beside the report
+work=${report%.md}.parts
+rm -rf "$work"
+mkdir -p "$work"
 
 load() { awk '{ print $1, $2, $3 }' /proc/loadavg; }
 started=$(date +%s)
@@ -71,10 +74,10 @@ for f in "${families[@]}"; do
 	# progress shows as it comes, and is kept for the report if it fails
 	bash "$top/bench/$f.sh" >"$work/$f.md" 2> >(tee "$work/$f.err" >&2)
 	rc=$?
-	wait "$!" 2>/dev/null || true # the tee
 	t1=$(date +%s)
 	echo "$((t1 - t0))" >"$work/$f.time"
 	if [ $rc -ne 0 ]; then
+		sleep 1 # for the tee to write the last lines
 		failed+=("$f")
 		{
 			echo "### $f: FAILED"
