@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 if [ "$BENCH_QUICK" = 1 ]; then
 	FRESH_SAMPLES=${FRESH_SAMPLES:-8} FRESH_SCALE=${FRESH_SCALE:-1}
 else
-	FRESH_SAMPLES=${FRESH_SAMPLES:-60} FRESH_SCALE=${FRESH_SCALE:-10}
+	FRESH_SAMPLES=${FRESH_SAMPLES:-50} FRESH_SCALE=${FRESH_SCALE:-10}
 fi
 [ $# -gt 0 ] && { FRESH_SAMPLES=$1; shift; }
 [ $# -gt 0 ] && FRESH_SCHEDULES="$*"
@@ -83,7 +83,7 @@ SQL
 		"$FRESH_SAMPLES" "$(printf '%s' "$lags" | pctl 50 | fmt)" "$(printf '%s' "$lags" | pctl 99 | fmt)" \
 		"$(printf '%s' "$lags" | pctl 100 | fmt)" "$nref" \
 		"$(awk '{ print $2 }' <<<"$hist" | median | fmt)" "$(awk '{ print $2 }' <<<"$hist" | pctl 99 | fmt)" \
-		"$(awk '{ print $1 }' <<<"$hist" | actions)")")
+		"$(awk '{ print $1 }' <<<"$hist" | actions count)")")
 	drop_st st_fresh
 	q "DELETE FROM pgbench_accounts WHERE aid < 0"
 	settle

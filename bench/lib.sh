@@ -131,11 +131,13 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit; print (NR % 2) ? v
 pctl() { sort -g | awk -v p="$1" '{ v[NR] = $1 } END { if (!NR) exit; r = int((NR * p + 99) / 100); if (r < 1) r = 1; print v[r] }'; }
 # ratio A B: A / B to two significant places and "×" ("–" when B is 0 or empty)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == "" || a == "" || b + 0 == 0) { print "–"; exit } r = a / b; printf (r < 10 ? "%.2f×" : "%.1f×"), r }'; }
-# actions: "FULL" when every word on stdin is FULL, else "DIFFERENTIAL ×3, FULL ×2"
-# (an item may hold spaces: one per line)
+# actions [count]: "FULL" when every line on stdin is FULL, else
+# "DIFFERENTIAL ×3, FULL ×2" (with `count`, always with the counts; an item
+# may hold spaces: one per line)
 actions() {
 	grep -v '^$' | sort | uniq -c |
-		awk '{ c = $1; sub(/^ *[0-9]+ /, ""); s = s (s ? ", " : "") $0 " ×" c; n++; a = $0 } END { print (n == 1 ? a : n ? s : "–") }'
+		awk -v all="${1:-}" '{ c = $1; sub(/^ *[0-9]+ /, ""); s = s (s ? ", " : "") $0 " ×" c; n++; a = $0 }
+			END { print (n == 1 && all == "" ? a : n ? s : "–") }'
 }
 
 # create_st NAME QUERY [MODE] [SCHEDULE]: a stream table (mode auto unless

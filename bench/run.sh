@@ -53,9 +53,12 @@ for v in $(compgen -e | grep -E '^(BENCH_|DIFF_ROWS$|WRITE_|REFRESH_|FRESH_|IDLE
 	cmd+="$v=${!v} "
 done
 cmd+="bash bench/run.sh${*:+ $*}"
+# what make runs, when nothing changes the sizes
 make_target=
-[ $# -eq 0 ] && make_target=" (\`make bench\`)"
-[ "$*" = quick ] && make_target=" (\`make bench-quick\`)"
+if ! compgen -e | grep -E '^(DIFF_ROWS|WRITE_|REFRESH_|FRESH_|IDLE_|SCALE_|REPEAT_|CAPTURE_REPEAT|PGBENCH_|NODATA_CALLS|TRICKLE_BENCH_MODE)' >/dev/null; then
+	[ $# -eq 0 ] && make_target=" (\`make bench\`)"
+	[ "$*" = quick ] && make_target=" (\`make bench-quick\`)"
+fi
 
 report=${BENCH_REPORT:-$top/bench/out/report$([ "$quick" = 1 ] && echo -quick).md}
 mkdir -p "$(dirname "$report")"

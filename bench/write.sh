@@ -29,7 +29,7 @@ else
 	WRITE_SCALES=${WRITE_SCALES:-10 50} WRITE_SECONDS=${WRITE_SECONDS:-10} WRITE_RUNS=${WRITE_RUNS:-5}
 fi
 WRITE_CLIENTS=${WRITE_CLIENTS:-2}
-WRITE_CHECK_TIMEOUT=${WRITE_CHECK_TIMEOUT:-$([ "$BENCH_QUICK" = 1 ] && echo 2 || echo 10)}
+WRITE_CHECK_TIMEOUT=${WRITE_CHECK_TIMEOUT:-$([ "$BENCH_QUICK" = 1 ] && echo 2 || echo 5)}
 
 # pg_ivm must be preloaded; only when this PostgreSQL has it.
 ivm=0
@@ -199,12 +199,12 @@ for scale in $WRITE_SCALES; do
 		esac
 		refreshes=– pendings=– checks=–
 		if [[ $v == *_1s ]]; then
-			refreshes="$(printf '%s' "${acts[$v]}" | actions)"
+			refreshes="$(printf '%s' "${acts[$v]}" | actions count)"
 			[ "$refreshes" != – ] || refreshes=none
 		fi
 		if [[ $v == trickle_* ]]; then
 			pendings=$(printf '%s' "${pends[$v]}" | stats)
-			checks=$(printf '%s' "${chks[$v]}" | actions)
+			checks=$(printf '%s' "${chks[$v]}" | actions count)
 		fi
 		rows+=("$(printf '| %s | %s | %s | %s | %s | %s | %s | %s |' "$what" "${mode[$v]:-–}" \
 			"$(printf '%s' "${tps[$v]}" | stats)" "$(ratio "$(printf '%s' "${tps[$v]}" | median)" "$base")" \
