@@ -76,6 +76,7 @@ SQL
 	load_stop
 	t1=$(date +%s.%N)
 	tps=$(awk -v n="$(($(q "SELECT count(*) FROM pgbench_history") - h0))" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
+	[ "$FRESH_RATE" = 0 ] && tps="– (no load)"
 	hist=$(q "SELECT action || ' ' || round(extract(epoch FROM finished_at - started_at) * 1000, 1)
 		FROM trickle.refresh_history WHERE stream_table = 'st_fresh'::regclass AND initiated_by = 'SCHEDULER' AND status = 'COMPLETED'")
 	nref=$(grep -c . <<<"$hist" || true)
