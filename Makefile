@@ -88,10 +88,12 @@ demo-stop:
 check-version-sync:
 	bash test/check_version_sync.sh
 
-# Benchmarks (not tests): see docs/BENCHMARKS.md.  They use the installed
-# extension; run make install first.
+# Benchmarks (not tests): see bench/README.md and docs/BENCHMARKS.md.  They
+# use the installed extension (make install first), start and stop their own
+# servers, and write the report to bench/out/.  bench-quick (about 3 minutes)
+# runs every family at small sizes; CI runs it.
 bench:
-	bash bench/differential.sh
+	bash bench/run.sh
 
 bench-quick:
-	bash bench/differential.sh 100000 quick
+	bash bench/run.sh quick

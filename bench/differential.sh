@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/differential.sh [ROWS] [quick]: what differential refresh costs and
 # saves, on a throw-away server with the installed trickle (this script never
-# builds or installs it).  ROWS source rows, default 1,000,000; `quick` makes
-# the default 100,000 and repeats less (an explicit ROWS still wins).
+# builds or installs it).  ROWS source rows, default 1,000,000; `quick` (or BENCH_QUICK=1) makes
+# the default 20,000 and repeats less (an explicit ROWS still wins).
 #
 #  1. Capture cost: an UPDATE of 100,000 rows, and single-row UPDATEs under
 #     pgbench, without and with a stream table on the source.
@@ -17,26 +17,28 @@
 # refresh that fell back to FULL shows as FULL.
 #
 # Progress goes to stderr, the report (markdown) to stdout at the end.
-# Overrides: REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW (10 %), CAPTURE_REPEAT,
-# PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS.
+# Overrides: DIFF_ROWS (as ROWS), REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW
+# (10 %), CAPTURE_REPEAT, PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS;
+# BENCH_QUICK=1 as `quick`; BENCH_PORT, BENCH_DIR.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 source "$top/test/lib.sh"
 
 usage() { echo "usage: bash bench/differential.sh [ROWS] [quick]" >&2; exit 2; }
-quick=0
-ROWS=
+quick=${BENCH_QUICK:-0}
+ROWS=${DIFF_ROWS:-}
 for a in "$@"; do
 	case $a in
 	quick) quick=1 ;;
 	'' | *[!0-9]*) usage ;;
-	*) [ -z "$ROWS" ] || usage; ROWS=$a ;;
+	*) ROWS=$a ;;
 	esac
 done
 if [ "$quick" = 1 ]; then
-	ROWS=${ROWS:-100000}
+	ROWS=${ROWS:-20000}
 	REPEAT_FAST=${REPEAT_FAST:-3} REPEAT_SLOW=${REPEAT_SLOW:-3}
-	CAPTURE_REPEAT=${CAPTURE_REPEAT:-3} PGBENCH_SECONDS=${PGBENCH_SECONDS:-3} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	CAPTURE_REPEAT=${CAPTURE_REPEAT:-3} PGBENCH_SECONDS=${PGBENCH_SECONDS:-2} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	NODATA_CALLS=${NODATA_CALLS:-50}
 else
 	ROWS=${ROWS:-1000000}
 	REPEAT_FAST=${REPEAT_FAST:-5} REPEAT_SLOW=${REPEAT_SLOW:-3}
@@ -52,7 +54,7 @@ esac
 
 # The exact command, with the settings that were given in the environment.
 cmd=
-for v in TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS; do
+for v in BENCH_QUICK DIFF_ROWS TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS; do
 	if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bash bench/differential.sh${*:+ $*}"
@@ -69,8 +71,8 @@ if [ ! -f "$sharedir/extension/trickle.control" ] || [ ! -f "$pkglibdir/trickle.
 	exit 1
 fi
 
-dir=/tmp/trickle-bench-differential
-port=$(free_port 55700)
+dir=${BENCH_DIR:-/tmp/trickle-bench-differential}
+port=${BENCH_PORT:-$(free_port 55410)}
 trap 'stop_server "$dir"' EXIT
 # autovacuum is off so that it never runs during a timed step: the script
 # runs VACUUM ANALYZE and CHECKPOINT itself before every timed change.
