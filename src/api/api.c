@@ -276,7 +276,7 @@ differential_plan(TrickleQuery *tq, const char *sql, const char *mode, char **re
 				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 				 errmsg("the defining query cannot be maintained differentially: %s",
 						plan->reason),
-				 errdetail("Differential refresh covers inner joins of tables with filters and projections, topped by GROUP BY with any aggregates, HAVING, DISTINCT, window functions with PARTITION BY, GROUPING SETS or ORDER BY ... LIMIT, and UNION, INTERSECT and EXCEPT of such joins."),
+				 errdetail("Differential refresh covers what the support matrix of docs/SQL_REFERENCE.md lists."),
 				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes."),
 				 pos > 0 ? internalerrposition(pos) : 0,
 				 pos > 0 ? internalerrquery(sql) : 0));
