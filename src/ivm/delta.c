@@ -47,6 +47,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/typcache.h"
 
 #include "api/api.h"
 #include "cdc/cdc.h"
@@ -141,6 +142,24 @@ append_scan_columns(StringInfo sql, Relation rel, List *attnums, const char *ali
 	appendStringInfo(sql, "%s AS __trickle_w", weight);
 }
 
+/* whether the columns attnums of rel can be grouped by (equality with a hash or an order) */
+static bool
+groupable(Relation rel, List *attnums)
+{
+	ListCell   *lc;
+
+	foreach(lc, attnums)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), lfirst_int(lc) - 1);
+		TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR |
+											   TYPECACHE_HASH_PROC | TYPECACHE_CMP_PROC);
+
+		if (!OidIsValid(tc->eq_opr) || (!OidIsValid(tc->hash_proc) && !OidIsValid(tc->cmp_proc)))
+			return false;
+	}
+	return true;
+}
+
 /*
  * the SQL replacing scan relid: its changes, or its state at the frontier.
  * A partitioned or inheritance source's buffer holds the changes of its
@@ -162,8 +181,44 @@ scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													RelationGetRelationName(rel)));
 	}
-	append_scan_columns(&sql, rel, attnums, "b", true, old_state ? "(- b.__w)" : "b.__w");
-	appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
+	if (list_length(plan->scans) > 1 && groupable(rel, attnums))
+	{
+		ListCell   *lc;
+
+		/*
+		 * In a join, each change row is multiplied by its matches in the
+		 * other sources, so changes that cancel on the columns read (an
+		 * UPDATE of a column the query does not read is a -1/+1 pair of
+		 * equal rows, as every pgbench transaction makes of its branch
+		 * row) are summed away first: the same Z-set, fewer rows to join.
+		 */
+		TupleDesc	desc = RelationGetDescr(rel);
+		int			i;
+
+		/*
+		 * What is left is expanded back into rows of weight 1 or -1: the
+		 * aggregate path adds each row's argument once, whatever its weight.
+		 */
+		appendStringInfoString(&sql, "SELECT ");
+		for (i = 0; i < desc->natts; i++)
+			appendStringInfo(&sql, "g.%s, ",
+							 quote_identifier(column_name(TupleDescAttr(desc, i))));
+		appendStringInfoString(&sql, "pg_catalog.sign(g.__trickle_w)::pg_catalog.int4 AS __trickle_w FROM (");
+		append_scan_columns(&sql, rel, attnums, "b", true,
+							old_state ? "(- pg_catalog.sum(b.__w))::pg_catalog.int4" :
+							"pg_catalog.sum(b.__w)::pg_catalog.int4");
+		appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
+		foreach(lc, attnums)
+			appendStringInfo(&sql, "%s b.%s", lc == list_head(attnums) ? " GROUP BY" : ",",
+							 trickle_buffer_column(lfirst_int(lc)));
+		appendStringInfoString(&sql, " HAVING pg_catalog.sum(b.__w) <> 0) g"
+							   " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(g.__trickle_w))");
+	}
+	else
+	{
+		append_scan_columns(&sql, rel, attnums, "b", true, old_state ? "(- b.__w)" : "b.__w");
+		appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
+	}
 	table_close(rel, AccessShareLock);
 	return sql.data;
 }
