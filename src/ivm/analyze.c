@@ -655,7 +655,13 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		return unsupported(plan, "a recursive WITH query");
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
-		return trickle_ivm_analyze_recompute(query, columns);
+	{
+		TrickleIvmPlan *recompute = trickle_ivm_analyze_recompute(query, columns);
+
+		/* the views expanded above: replacing one invalidates the cached SQL */
+		recompute->views = plan->views;
+		return recompute;
+	}
 	if (query->hasSubLinks)
 		return unsupported(plan, "a subquery in an expression");
 	if (query->hasTargetSRFs)

@@ -142,22 +142,40 @@ append_scan_columns(StringInfo sql, Relation rel, List *attnums, const char *ali
 	appendStringInfo(sql, "%s AS __trickle_w", weight);
 }
 
-/* whether the columns attnums of rel can be grouped by (equality with a hash or an order) */
-static bool
-groupable(Relation rel, List *attnums)
+/*
+ * buffer_columns: the columns of source relid's change buffer ("a<attnum>"),
+ * or NIL when one of them cannot be grouped by (no equality with a hash or
+ * an order, as json).  They are every column some consumer of the source
+ * reads: the plan at hand may read fewer (a keyed recompute's block reads
+ * only its keys), and a change that cancels on its columns alone may still
+ * matter to the rest of the query.
+ */
+static List *
+buffer_columns(Oid relid)
 {
-	ListCell   *lc;
+	Relation	buf = table_open(trickle_buffer_relid(relid), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(buf);
+	List	   *columns = NIL;
+	int			i;
 
-	foreach(lc, attnums)
+	for (i = 0; i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), lfirst_int(lc) - 1);
-		TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR |
-											   TYPECACHE_HASH_PROC | TYPECACHE_CMP_PROC);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		TypeCacheEntry *tc;
 
+		if (att->attisdropped || NameStr(att->attname)[0] != 'a')
+			continue;
+		tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR |
+							   TYPECACHE_HASH_PROC | TYPECACHE_CMP_PROC);
 		if (!OidIsValid(tc->eq_opr) || (!OidIsValid(tc->hash_proc) && !OidIsValid(tc->cmp_proc)))
-			return false;
+		{
+			columns = NIL;
+			break;
+		}
+		columns = lappend(columns, pstrdup(NameStr(att->attname)));
 	}
-	return true;
+	table_close(buf, AccessShareLock);
+	return columns;
 }
 
 /*
@@ -171,6 +189,7 @@ scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	List	   *attnums = source_attnums(plan, relid);
+	List	   *grouped;
 	StringInfoData sql;
 
 	initStringInfo(&sql);
@@ -181,7 +200,8 @@ scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
 						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													RelationGetRelationName(rel)));
 	}
-	if (list_length(plan->scans) > 1 && groupable(rel, attnums))
+	if (list_length(plan->scans) > 1 && !plan->keys_only &&
+		(grouped = buffer_columns(relid)) != NIL)
 	{
 		ListCell   *lc;
 
@@ -208,9 +228,9 @@ scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
 							old_state ? "(- pg_catalog.sum(b.__w))::pg_catalog.int4" :
 							"pg_catalog.sum(b.__w)::pg_catalog.int4");
 		appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
-		foreach(lc, attnums)
-			appendStringInfo(&sql, "%s b.%s", lc == list_head(attnums) ? " GROUP BY" : ",",
-							 trickle_buffer_column(lfirst_int(lc)));
+		foreach(lc, grouped)
+			appendStringInfo(&sql, "%s b.%s", lc == list_head(grouped) ? " GROUP BY" : ",",
+							 quote_identifier(lfirst(lc)));
 		appendStringInfoString(&sql, " HAVING pg_catalog.sum(b.__w) <> 0) g"
 							   " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(g.__trickle_w))");
 	}

@@ -366,6 +366,7 @@ analyze_block(TrickleIvmPlan *plan, Query *query, List *targets)
 	}
 	if (block->aggregate || block->recompute)
 		elog(ERROR, "the FROM/WHERE block of a query is not a plain block");
+	block->keys_only = true;
 	plan->scans = block->scans;
 	plan->sources = block->sources;
 	return block;
