@@ -88,7 +88,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION trickle');
 $node->safe_psql('postgres', 'ALTER ROLE CURRENT_USER SET search_path = public');
 is($node->safe_psql('postgres',
 		"SELECT extversion FROM pg_extension WHERE extname = 'trickle'"),
-	'0.3.0', 'extension installed on a preloaded node');
+	'0.4.0', 'extension installed on a preloaded node');
 
 my $group_query =
   'SELECT g, count(*) AS n, sum(v) AS total, max(v) AS top FROM src GROUP BY g';
