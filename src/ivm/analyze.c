@@ -87,11 +87,12 @@
 #include "ivm/ivm.h"
 #include "trickle.h"
 
-static TrickleIvmPlan *
-unsupported(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
-
-static TrickleIvmPlan *
-unsupported(TrickleIvmPlan *plan, const char *fmt,...)
+/*
+ * trickle_ivm_refuse: makes plan unsupported, with the reason fmt (which
+ * names the construct); returns plan.
+ */
+TrickleIvmPlan *
+trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,...)
 {
 	StringInfoData buf;
 
@@ -114,13 +115,13 @@ unsupported(TrickleIvmPlan *plan, const char *fmt,...)
 }
 
 /*
- * unsupported_at: as unsupported, for a construct at byte offset location
+ * unsupported_at: as trickle_ivm_refuse, for a construct at byte offset location
  * of plan->sql (-1: unknown), which an error can then point at.
  */
 static TrickleIvmPlan *
 unsupported_at(TrickleIvmPlan *plan, int location, const char *reason)
 {
-	(void) unsupported(plan, "%s", reason);
+	(void) trickle_ivm_refuse(plan, "%s", reason);
 	if (plan->sql != NULL && location >= 0)
 		plan->reason_position = pg_mbstrlen_with_len(plan->sql, location) + 1;
 	return plan;
@@ -385,7 +386,7 @@ impure_problem(TrickleIvmPlan *plan, Query *query)
 	if (ctx.reason != NULL)
 		unsupported_at(plan, ctx.location, ctx.reason);
 	else if (contain_volatile_functions((Node *) query))
-		unsupported(plan, "a volatile expression");
+		trickle_ivm_refuse(plan, "a volatile expression");
 	return !plan->supported;
 }
 
@@ -518,9 +519,9 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 	int			k = 0;
 
 	if (query->groupingSets)
-		return unsupported(plan, "GROUPING SETS, ROLLUP or CUBE");
+		return trickle_ivm_refuse(plan, "GROUPING SETS, ROLLUP or CUBE");
 	if (query->havingQual)
-		return unsupported(plan, "HAVING");
+		return trickle_ivm_refuse(plan, "HAVING");
 	plan->aggregate = true;
 	plan->global = query->groupClause == NIL;
 
@@ -548,7 +549,7 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 			i++;
 		}
 		if (!has_ordering(exprType((Node *) key->expr)))
-			return unsupported(plan, "GROUP BY a value of type %s, which has no ordering",
+			return trickle_ivm_refuse(plan, "GROUP BY a value of type %s, which has no ordering",
 							   format_type_be(exprType((Node *) key->expr)));
 		if (key->column < 0)
 		{
@@ -585,7 +586,7 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 			}
 			kind = agg_kind(aggref, agg->argtype, &agg->rederive, &reason);
 			if (kind < 0)
-				return unsupported(plan, "%s", reason);
+				return trickle_ivm_refuse(plan, "%s", reason);
 			agg->kind = kind;
 			if (!agg->rederive && agg->kind != TRICKLE_AGG_COUNT_STAR &&
 				agg->kind != TRICKLE_AGG_COUNT)
@@ -601,14 +602,14 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 				add_hidden(plan, trickle_ivm_hidden_name("nt", j), INT8OID, -1, InvalidOid);
 			if ((agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX) &&
 				!has_ordering(agg->argtype))
-				return unsupported(plan, "min or max of type %s", format_type_be(agg->argtype));
+				return trickle_ivm_refuse(plan, "min or max of type %s", format_type_be(agg->argtype));
 			plan->aggs = lappend(plan->aggs, agg);
 		}
 		else if (tle->ressortgroupref == 0 ||
 				 !list_member_ptr(query->groupClause,
 								  get_sortgroupref_clause_noerr(tle->ressortgroupref,
 																query->groupClause)))
-			return unsupported(plan, "output column \"%s\" is an expression over aggregates or grouping columns; select the aggregate or the grouping expression itself",
+			return trickle_ivm_refuse(plan, "output column \"%s\" is an expression over aggregates or grouping columns; select the aggregate or the grouping expression itself",
 							   col->name);
 		column++;
 	}
@@ -649,10 +650,10 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	query = trickle_ivm_normalize(query, plan, &problem);
 	plan->query = query;
 	if (problem)
-		return unsupported(plan, "%s", problem);
+		return trickle_ivm_refuse(plan, "%s", problem);
 
 	if (query->cteList)
-		return unsupported(plan, "a recursive WITH query");
+		return trickle_ivm_refuse(plan, "a recursive WITH query");
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
 	{
@@ -663,13 +664,13 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		return recompute;
 	}
 	if (query->hasSubLinks)
-		return unsupported(plan, "a subquery in an expression");
+		return trickle_ivm_refuse(plan, "a subquery in an expression");
 	if (query->hasTargetSRFs)
-		return unsupported(plan, "set-returning functions in the select list");
+		return trickle_ivm_refuse(plan, "set-returning functions in the select list");
 	if (query->jointree->fromlist == NIL)
-		return unsupported(plan, "a query without FROM");
+		return trickle_ivm_refuse(plan, "a query without FROM");
 	if ((problem = from_problem(query, (Node *) query->jointree)) != NULL)
-		return unsupported(plan, "%s", problem);
+		return trickle_ivm_refuse(plan, "%s", problem);
 
 	foreach(lc, query->rtable)
 	{
@@ -694,9 +695,9 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 															  trickle_ivm_from_exprs(query)));
 	collect_vars(flat, &ctx);
 	if (ctx.whole_row)
-		return unsupported(plan, "a whole-row reference to a table");
+		return trickle_ivm_refuse(plan, "a whole-row reference to a table");
 	if ((problem = hidden_column_problem(ctx.sources)) != NULL)
-		return unsupported(plan, "%s", problem);
+		return trickle_ivm_refuse(plan, "%s", problem);
 	foreach(lc, plan->scans)
 	{
 		TrickleIvmScan *scan = lfirst(lc);
@@ -734,7 +735,7 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		TrickleColumn *col = lfirst(lc);
 
 		if (!has_ordering(col->type))
-			return unsupported(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
+			return trickle_ivm_refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
 							   col->name, format_type_be(col->type));
 	}
 	return plan;

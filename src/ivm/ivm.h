@@ -169,6 +169,7 @@ extern List *trickle_ivm_from_exprs(Query *query);
 extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
+extern TrickleIvmPlan *trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
 extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,
 												const char *sql);

@@ -87,31 +87,7 @@ typedef struct Cand
 	Index		ref;			/* its ressortgroupref in the query */
 } Cand;
 
-static TrickleIvmPlan *refuse(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
 static char *function_names(Query *query, bool aggs);
-
-static TrickleIvmPlan *
-refuse(TrickleIvmPlan *plan, const char *fmt,...)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	plan->supported = false;
-	plan->reason = buf.data;
-	return plan;
-}
 
 static void
 add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod, Oid collation)
@@ -361,7 +337,7 @@ analyze_block(TrickleIvmPlan *plan, Query *query, List *targets)
 
 	if (!block->supported)
 	{
-		refuse(plan, "%s", block->reason);
+		trickle_ivm_refuse(plan, "%s", block->reason);
 		return NULL;
 	}
 	if (block->aggregate || block->recompute)
@@ -614,14 +590,14 @@ analyze_keyed(TrickleIvmPlan *plan, Query *query)
 	rc->kind = TRICKLE_RECOMPUTE_KEYED;
 	cands = derive_keys(query, &why);
 	if (cands == NIL)
-		return refuse(plan, "%s", why);
+		return trickle_ivm_refuse(plan, "%s", why);
 	foreach(lc, cands)
 		targets = lappend(targets, ((Cand *) lfirst(lc))->expr);
 	if ((block = analyze_block(plan, query, targets)) == NULL)
 		return plan;
 	rc->branches = list_make1(make_branch(block, 0));
 	if ((why = make_keys(plan, query, cands, 0)) != NULL)
-		return refuse(plan, "%s", why);
+		return trickle_ivm_refuse(plan, "%s", why);
 
 	part->rows = copyObject(query);
 	expose_keys(part->rows, plan->keys, range_list(0, list_length(plan->keys)), &part->exposed,
@@ -738,12 +714,12 @@ analyze_grouping_sets(TrickleIvmPlan *plan, Query *query)
 
 	rc->kind = TRICKLE_RECOMPUTE_GROUPING_SETS;
 	if (query->hasWindowFuncs || query->distinctClause)
-		return refuse(plan, "GROUPING SETS, ROLLUP or CUBE with window functions or DISTINCT");
+		return trickle_ivm_refuse(plan, "GROUPING SETS, ROLLUP or CUBE with window functions or DISTINCT");
 	sets = expand_grouping_sets(query->groupingSets, query->groupDistinct, 4096);
 	if (sets == NIL)
-		return refuse(plan, "GROUPING SETS, ROLLUP or CUBE of more than 4096 grouping sets");
+		return trickle_ivm_refuse(plan, "GROUPING SETS, ROLLUP or CUBE of more than 4096 grouping sets");
 	if (list_length(sets) == 1 && linitial(sets) == NIL)
-		return refuse(plan, "GROUP BY () without other grouping sets: its one row depends on every row, so each refresh would recompute the whole query");
+		return trickle_ivm_refuse(plan, "GROUP BY () without other grouping sets: its one row depends on every row, so each refresh would recompute the whole query");
 
 	/* key 0: the set's number; then every grouping expression */
 	setkey->expr = (Expr *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
@@ -763,7 +739,7 @@ analyze_grouping_sets(TrickleIvmPlan *plan, Query *query)
 		return plan;
 	rc->branches = list_make1(make_branch(block, 0));
 	if ((why = make_keys(plan, query, cands, 1)) != NULL)
-		return refuse(plan, "%s", why);
+		return trickle_ivm_refuse(plan, "%s", why);
 
 	initStringInfo(&what);
 	appendStringInfo(&what, "%d grouping sets:", list_length(sets));
@@ -932,9 +908,9 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 	rc->kind = walk.union_all ? TRICKLE_RECOMPUTE_UNION_ALL : TRICKLE_RECOMPUTE_SETOP;
 
 	if (query->limitCount || query->limitOffset)
-		return refuse(plan, "LIMIT or OFFSET");
+		return trickle_ivm_refuse(plan, "LIMIT or OFFSET");
 	if (!walk.same_types)
-		return refuse(plan, "set operations nested with different column types");
+		return trickle_ivm_refuse(plan, "set operations nested with different column types");
 
 	foreach(lc, walk.leaves)
 	{
@@ -942,9 +918,9 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 		TrickleIvmPlan *block = trickle_ivm_analyze(leaf, leaf_columns(leaf));
 
 		if (!block->supported)
-			return refuse(plan, "%s", block->reason);
+			return trickle_ivm_refuse(plan, "%s", block->reason);
 		if (block->aggregate || block->recompute)
-			return refuse(plan, "a branch of %s with GROUP BY, aggregates, DISTINCT, window functions or LIMIT",
+			return trickle_ivm_refuse(plan, "a branch of %s with GROUP BY, aggregates, DISTINCT, window functions or LIMIT",
 						  setop_name(walk.top));
 		rc->branches = lappend(rc->branches, make_branch(block, first_scan));
 		first_scan += list_length(block->scans);
@@ -962,7 +938,7 @@ analyze_setop(TrickleIvmPlan *plan, Query *query)
 		TypeCacheEntry *tc = lookup_type_cache(col->type, TYPECACHE_EQ_OPR);
 
 		if (!has_ordering(col->type) || !OidIsValid(tc->eq_opr))
-			return refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
+			return trickle_ivm_refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
 						  col->name, format_type_be(col->type));
 		key->expr = ((TargetEntry *) list_nth(query->targetList, foreach_current_index(lc)))->expr;
 		key->column = foreach_current_index(lc);
@@ -1029,21 +1005,21 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
 	ListCell   *lc;
 
 	if (query->limitOption != LIMIT_OPTION_COUNT)
-		return refuse(plan, "FETCH FIRST ... WITH TIES");
+		return trickle_ivm_refuse(plan, "FETCH FIRST ... WITH TIES");
 	if (offset && (!IsA(offset, Const) ||
 				   (!offset->constisnull && DatumGetInt64(offset->constvalue) != 0)))
-		return refuse(plan, "OFFSET: the rows before the stored ones are not kept, so any change may move them");
+		return trickle_ivm_refuse(plan, "OFFSET: the rows before the stored ones are not kept, so any change may move them");
 	if (limit && !IsA(limit, Const))
-		return refuse(plan, "LIMIT with a value that is not a constant");
+		return trickle_ivm_refuse(plan, "LIMIT with a value that is not a constant");
 	inner->limitCount = NULL;
 	inner->limitOffset = NULL;
 	/* LIMIT ALL (or NULL), OFFSET 0: the query without them */
 	if (limit == NULL || limit->constisnull)
 		return trickle_ivm_analyze(inner, plan->columns);
 	if (query->sortClause == NIL)
-		return refuse(plan, "LIMIT without ORDER BY: which rows it keeps is arbitrary");
+		return trickle_ivm_refuse(plan, "LIMIT without ORDER BY: which rows it keeps is arbitrary");
 	if (query->hasDistinctOn || query->groupingSets)
-		return refuse(plan, "ORDER BY ... LIMIT over DISTINCT ON or GROUPING SETS");
+		return trickle_ivm_refuse(plan, "ORDER BY ... LIMIT over DISTINCT ON or GROUPING SETS");
 	foreach(lc, query->sortClause)
 	{
 		SortGroupClause *sgc = lfirst(lc);
@@ -1051,7 +1027,7 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
 		int			column;
 
 		if (tle->resjunk || (column = visible_column(query, tle->expr)) < 0)
-			return refuse(plan, "ORDER BY an expression that is not an output column, with LIMIT");
+			return trickle_ivm_refuse(plan, "ORDER BY an expression that is not an output column, with LIMIT");
 		rc->sort = lappend(rc->sort, copyObject(sgc));
 		rc->sortcols = lappend_int(rc->sortcols, column);
 	}
@@ -1075,7 +1051,7 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
 		TrickleIvmPlan *block = trickle_ivm_analyze(inner, plan->columns);
 
 		if (!block->supported)
-			return refuse(plan, "%s", block->reason);
+			return trickle_ivm_refuse(plan, "%s", block->reason);
 		if (block->aggregate || block->recompute)
 			elog(ERROR, "the block below ORDER BY ... LIMIT is not a plain block");
 		rc->branches = list_make1(make_branch(block, 0));
@@ -1089,7 +1065,7 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
 			TypeCacheEntry *tc = lookup_type_cache(col->type, TYPECACHE_EQ_OPR);
 
 			if (!has_ordering(col->type) || !OidIsValid(tc->eq_opr))
-				return refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
+				return trickle_ivm_refuse(plan, "output column \"%s\" has type %s, which has no ordering to compare rows with",
 							  col->name, format_type_be(col->type));
 			key->expr = nth_visible(query, foreach_current_index(lc));
 			key->column = foreach_current_index(lc);
@@ -1126,7 +1102,7 @@ trickle_ivm_analyze_recompute(Query *query, List *columns)
 	if (query->setOperations)
 		return analyze_setop(plan, query);
 	if (query->hasTargetSRFs)
-		return refuse(plan, "set-returning functions in the select list");
+		return trickle_ivm_refuse(plan, "set-returning functions in the select list");
 
 	/*
 	 * Only the FROM/WHERE block's changes are captured: a subquery anywhere
@@ -1135,10 +1111,10 @@ trickle_ivm_analyze_recompute(Query *query, List *columns)
 	foreach(lc, query->targetList)
 	{
 		if (checkExprHasSubLink((Node *) ((TargetEntry *) lfirst(lc))->expr))
-			return refuse(plan, "a subquery in the select list");
+			return trickle_ivm_refuse(plan, "a subquery in the select list");
 	}
 	if (checkExprHasSubLink(query->havingQual))
-		return refuse(plan, "a subquery in HAVING");
+		return trickle_ivm_refuse(plan, "a subquery in HAVING");
 
 	if (query->limitCount || query->limitOffset)
 		return analyze_topk(plan, query);
