@@ -110,7 +110,7 @@ trickle_full_apply(Oid relid, const char *source, List *columns, bool by_key,
 		appendStringInfoString(&sql, ")), 0)");
 	}
 	else
-		appendStringInfoString(&sql, "trickle._row_hash(d)");
+		appendStringInfoString(&sql, "trickle._row_hash(d.*)");
 	appendStringInfo(&sql, " AS __trickle_h FROM (%s) d) q) h), ", source);
 
 	/* rows whose identity is gone */

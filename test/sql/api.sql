@@ -136,4 +136,13 @@ SELECT to_regclass('bag_copy');
 DROP TABLE orders CASCADE;
 DROP TABLE nums CASCADE;
 DROP TABLE docs CASCADE;
+
+-- an output column named like the FULL statement's row alias
+CREATE TABLE dd (id int PRIMARY KEY, d int);
+INSERT INTO dd VALUES (1, 10), (2, 20);
+SELECT trickle.create_stream_table('dd_st', 'SELECT id, d FROM dd', refresh_mode => 'full');
+UPDATE dd SET d = 11 WHERE id = 1;
+SELECT action, rows_inserted, rows_deleted FROM trickle.refresh_stream_table('dd_st');
+SELECT id, d FROM dd_st ORDER BY id;
+DROP TABLE dd CASCADE;
 SELECT count(*) FROM trickle.catalog;
