@@ -134,8 +134,9 @@ trickle_ivm_hidden_name(const char *what, int agg)
 		psprintf("%s%s_%d", TRICKLE_COLUMN_PREFIX, what, agg);
 }
 
-static void
-add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod, Oid collation)
+/* trickle_ivm_add_hidden: appends a hidden state column to plan */
+void
+trickle_ivm_add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod, Oid collation)
 {
 	TrickleColumn *col = palloc0(sizeof(TrickleColumn));
 
@@ -554,13 +555,13 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 		if (key->column < 0)
 		{
 			key->stored = trickle_ivm_hidden_name("key", k);
-			add_hidden(plan, key->stored, exprType((Node *) key->expr),
+			trickle_ivm_add_hidden(plan, key->stored, exprType((Node *) key->expr),
 					   exprTypmod((Node *) key->expr), exprCollation((Node *) key->expr));
 		}
 		plan->keys = lappend(plan->keys, key);
 		k++;
 	}
-	add_hidden(plan, trickle_ivm_hidden_name("count", -1), INT8OID, -1, InvalidOid);
+	trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("count", -1), INT8OID, -1, InvalidOid);
 
 	foreach(lc, query->targetList)
 	{
@@ -590,16 +591,16 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 			agg->kind = kind;
 			if (!agg->rederive && agg->kind != TRICKLE_AGG_COUNT_STAR &&
 				agg->kind != TRICKLE_AGG_COUNT)
-				add_hidden(plan, trickle_ivm_hidden_name("nn", j), INT8OID, -1, InvalidOid);
+				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nn", j), INT8OID, -1, InvalidOid);
 			if (agg->kind == TRICKLE_AGG_AVG && !agg->rederive)
 			{
 				agg->sumtype = sum_type(agg->argtype);
-				add_hidden(plan, trickle_ivm_hidden_name("sum", j), agg->sumtype, -1, InvalidOid);
+				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("sum", j), agg->sumtype, -1, InvalidOid);
 			}
 			if (agg->kind == TRICKLE_AGG_BOOL_AND)
-				add_hidden(plan, trickle_ivm_hidden_name("nf", j), INT8OID, -1, InvalidOid);
+				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nf", j), INT8OID, -1, InvalidOid);
 			if (agg->kind == TRICKLE_AGG_BOOL_OR)
-				add_hidden(plan, trickle_ivm_hidden_name("nt", j), INT8OID, -1, InvalidOid);
+				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nt", j), INT8OID, -1, InvalidOid);
 			if ((agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX) &&
 				!has_ordering(agg->argtype))
 				return trickle_ivm_refuse(plan, "min or max of type %s", format_type_be(agg->argtype));

@@ -169,6 +169,8 @@ extern List *trickle_ivm_from_exprs(Query *query);
 extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
+extern void trickle_ivm_add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod,
+								   Oid collation);
 extern TrickleIvmPlan *trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
 extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,

@@ -89,18 +89,6 @@ typedef struct Cand
 
 static char *function_names(Query *query, bool aggs);
 
-static void
-add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod, Oid collation)
-{
-	TrickleColumn *col = palloc0(sizeof(TrickleColumn));
-
-	col->name = name;
-	col->type = type;
-	col->typmod = typmod;
-	col->collation = collation;
-	plan->hidden = lappend(plan->hidden, col);
-}
-
 /*
  * trickle_ivm_wants_recompute: whether query has a construct only the keyed
  * recompute (or nothing) maintains.  Aggregates the algebraic path cannot
@@ -553,7 +541,7 @@ make_keys(TrickleIvmPlan *plan, Query *query, List *cands, int first)
 		else
 		{
 			key->stored = trickle_ivm_hidden_name("key", n);
-			add_hidden(plan, key->stored, type, exprTypmod((Node *) c->expr),
+			trickle_ivm_add_hidden(plan, key->stored, type, exprTypmod((Node *) c->expr),
 					   exprCollation((Node *) c->expr));
 		}
 		plan->keys = lappend(plan->keys, key);
@@ -726,7 +714,7 @@ analyze_grouping_sets(TrickleIvmPlan *plan, Query *query)
 									  Int32GetDatum(0), false, true);
 	setkey->column = -1;
 	setkey->stored = trickle_ivm_hidden_name("set", -1);
-	add_hidden(plan, setkey->stored, INT4OID, -1, InvalidOid);
+	trickle_ivm_add_hidden(plan, setkey->stored, INT4OID, -1, InvalidOid);
 	plan->keys = list_make1(setkey);
 	rc->eqops = list_make1_oid(Int4EqualOperator);
 

@@ -734,9 +734,8 @@ trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns)
 	List	   *keys = NIL;
 	ListCell   *lc;
 
-	if (plan->recompute)
-		return trickle_recompute_state_keys(plan, columns);
-	if (!plan->aggregate)
+	/* the whole row for plain queries and UNION ALL; the keys otherwise */
+	if (plan->recompute ? plan->recompute->kind == TRICKLE_RECOMPUTE_UNION_ALL : !plan->aggregate)
 		return columns;
 	foreach(lc, plan->keys)
 	{

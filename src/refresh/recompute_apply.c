@@ -314,6 +314,33 @@ part_value(TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored, int i)
 	elog(ERROR, "no value for stored column %s", col->name);
 }
 
+/* "<value of stored column i> AS __trickle_v<i>, ..." of a part's rows q */
+static void
+append_part_values(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, List *stored)
+{
+	int			i;
+
+	for (i = 0; i < list_length(stored); i++)
+		appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
+						 part_value(plan, part, stored, i), i);
+}
+
+/* "(q.__trickle_c<i>)::<type> AS __trickle_v<i>, ..." over the stored columns */
+static void
+append_cast_values(StringInfo sql, List *stored)
+{
+	ListCell   *lc;
+
+	foreach(lc, stored)
+	{
+		TrickleColumn *col = lfirst(lc);
+		int			i = foreach_current_index(lc);
+
+		appendStringInfo(sql, "%s(q.__trickle_c%d)::%s AS __trickle_v%d", i ? ", " : "",
+						 i, type_name(col->type, col->typmod), i);
+	}
+}
+
 /*
  * append_indexed: SQL true when one of exprs (of query) is a table column
  * that leads a valid index: then a restriction on it is an index scan, read
@@ -405,9 +432,7 @@ append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, Lis
 	{
 		appendStringInfo(sql, " UNION ALL SELECT %sr.* FROM h CROSS JOIN LATERAL (SELECT ",
 						 with_ids ? "h.__trickle_lo, NULL::pg_catalog.int8, NULL::pg_catalog.tid, " : "");
-		for (i = 0; i < list_length(stored); i++)
-			appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
-							 part_value(plan, part, stored, i), i);
+		append_part_values(sql, plan, part, stored);
 		appendStringInfo(sql, " FROM (%s) q WHERE ", rows);
 		append_restriction(sql, plan, part, variant == 1);
 		appendStringInfo(sql, " OFFSET 0) r WHERE %s", ok.data);
@@ -422,9 +447,7 @@ append_part_rows(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, Lis
 	/* once, joined to the keys (record equality: NULL keys match) */
 	appendStringInfo(sql, " UNION ALL SELECT %s",
 					 with_ids ? "h.__trickle_lo, NULL::pg_catalog.int8, NULL::pg_catalog.tid, " : "");
-	for (i = 0; i < list_length(stored); i++)
-		appendStringInfo(sql, "%s%s AS __trickle_v%d", i ? ", " : "",
-						 part_value(plan, part, stored, i), i);
+	append_part_values(sql, plan, part, stored);
 	appendStringInfo(sql, " FROM (%s) q JOIN h ON ROW(", rows);
 	i = 0;
 	foreach(lc, part->exposed)
@@ -542,13 +565,7 @@ append_setop_new(StringInfo sql, TrickleIvmPlan *plan, List *stored, const char 
 
 		appendStringInfoString(sql, " UNION ALL SELECT h.__trickle_lo, NULL::pg_catalog.int8,"
 							   " NULL::pg_catalog.tid, r.* FROM h CROSS JOIN LATERAL (SELECT ");
-		for (i = 0; i < list_length(stored); i++)
-		{
-			TrickleColumn *col = list_nth(stored, i);
-
-			appendStringInfo(sql, "%s(q.__trickle_c%d)::%s AS __trickle_v%d", i ? ", " : "",
-							 i, type_name(col->type, col->typmod), i);
-		}
+		append_cast_values(sql, stored);
 		appendStringInfoString(sql, " FROM ");
 		append_setop_rows(sql, plan, plan->query->setOperations, variant == 1, &leaf);
 		appendStringInfo(sql, " q OFFSET 0) r WHERE %s AND ", ok.data);
@@ -561,13 +578,7 @@ append_setop_new(StringInfo sql, TrickleIvmPlan *plan, List *stored, const char 
 	/* once, joined to the rows of h */
 	appendStringInfoString(sql, " UNION ALL SELECT h.__trickle_lo, NULL::pg_catalog.int8,"
 						   " NULL::pg_catalog.tid, ");
-	for (i = 0; i < list_length(stored); i++)
-	{
-		TrickleColumn *col = list_nth(stored, i);
-
-		appendStringInfo(sql, "%s(q.__trickle_c%d)::%s AS __trickle_v%d", i ? ", " : "",
-						 i, type_name(col->type, col->typmod), i);
-	}
+	append_cast_values(sql, stored);
 	appendStringInfo(sql, " FROM (%s) q(", trickle_query_deparse(plan->query));
 	append_range(sql, "__trickle_c%d", 0, nkeys);
 	appendStringInfoString(sql, ") JOIN h ON ROW(");
@@ -948,26 +959,4 @@ trickle_recompute_state(TrickleIvmPlan *plan, List *columns)
 		appendStringInfo(&sql, " FROM (%s) q", trickle_query_deparse(part->rows));
 	}
 	return sql.data;
-}
-
-/*
- * trickle_recompute_state_keys: the stored columns whose hash is a row's
- * class: the keys (the whole row for UNION ALL).
- */
-List *
-trickle_recompute_state_keys(TrickleIvmPlan *plan, List *columns)
-{
-	List	   *keys = NIL;
-	ListCell   *lc;
-
-	if (plan->recompute->kind == TRICKLE_RECOMPUTE_UNION_ALL)
-		return columns;
-	foreach(lc, plan->keys)
-	{
-		TrickleColumn *col = palloc0(sizeof(TrickleColumn));
-
-		col->name = ((TrickleIvmKey *) lfirst(lc))->stored;
-		keys = lappend(keys, col);
-	}
-	return keys;
 }

@@ -92,7 +92,6 @@ extern char *trickle_recompute_apply(TrickleIvmPlan *plan, const char *target,
 extern void trickle_recompute_append_terms(StringInfo buf, TrickleIvmPlan *plan,
 										   uint64 mask);
 extern char *trickle_recompute_state(TrickleIvmPlan *plan, List *columns);
-extern List *trickle_recompute_state_keys(TrickleIvmPlan *plan, List *columns);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */
 extern void trickle_phd1_cleanup(Oid source, uint64 from_xid);
