@@ -22,7 +22,9 @@
 # BENCH_QUICK=1 as `quick`; BENCH_PORT, BENCH_DIR.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-source "$top/test/lib.sh"
+family=differential
+# shellcheck source=lib.sh
+source "$top/bench/lib.sh"
 
 usage() { echo "usage: bash bench/differential.sh [ROWS] [quick]" >&2; exit 2; }
 quick=${BENCH_QUICK:-0}
@@ -60,7 +62,6 @@ done
 cmd+="bash bench/differential.sh${*:+ $*}"
 
 started=$(date +%s)
-progress() { echo "[$(($(date +%s) - started))s] $*" >&2; }
 
 ensure_packages >/dev/null
 ensure_user
@@ -82,37 +83,7 @@ max_wal_size = '4GB'
 checkpoint_timeout = '30min'
 autovacuum = off"
 
-psql_u() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
-q() { psql_u -c "$1"; }
-# timed SQL: run SQL once under \timing; print its first result row (columns
-# separated by spaces; "-" when it returns none) and its wall time in ms.
-timed() {
-	psql_u -F ' ' -c '\timing on' -c "$1" |
-		awk '/^Time: / { t = $2; next } NF && r == "" { r = $0 } END { if (r == "") r = "-"; print r, t }'
-}
-settle() { q "VACUUM ANALYZE" && q "CHECKPOINT"; }
-# stats: "median (min–max)" of the numbers on stdin
-stats() {
-	sort -g | awk 'function f(x) { return x < 1 ? sprintf("%.3f", x) : x < 100 ? sprintf("%.2f", x) : sprintf("%.1f", x) }
-		{ v[NR] = $1 } END { if (!NR) { print "–"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s (%s–%s)", f(m), f(v[1]), f(v[NR]) }'
-}
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# actions: "FULL" when every word on stdin is FULL, else "DIFFERENTIAL ×3, FULL ×2"
-actions() { sort | uniq -c | awk '{ s = s (s ? ", " : "") $2 " ×" $1; n++; a = $2 } END { print (n == 1 ? a : s) }'; }
-refresh_sql() { # NAME [full]
-	if [ "${2:-}" = full ]; then
-		echo "SELECT action, duration_ms FROM trickle.refresh_stream_table('$1', \"full\" => true)"
-	else
-		echo "SELECT action, duration_ms FROM trickle.refresh_stream_table('$1')"
-	fi
-}
-create_st() { # NAME QUERY
-	q "SELECT trickle.create_stream_table('$1', \$q\$$2\$q\$, refresh_mode => '$MODE')" >/dev/null
-}
-effective_mode() {
-	q "SELECT effective_mode || coalesce(' (' || nullif(mode_reason, '') || ')', '') FROM trickle.stream_tables WHERE name = '$1'::regclass"
-}
+create_st_mode() { create_st "$1" "$2" "$MODE"; }
 
 # change PPM: UPDATE src SET v = v + 1 on PPM millionths of the rows, chosen
 # by a hash of id with a salt, and never a row an earlier change under the
@@ -193,7 +164,7 @@ no_st_check() { # the runs without a stream table must find no trigger on src
 	[ "$t" = 0 ] || stale_trig=$t
 }
 with_st() { # CMD...: run CMD with st_capture on src, between untimed refreshes
-	create_st st_capture "$query_a"
+	create_st_mode st_capture "$query_a"
 	cap_mode=$(effective_mode st_capture) cap_trig=$(src_triggers)
 	settle
 	"$@"
@@ -222,36 +193,10 @@ notes+=("Capture: the stream table is \`$query_a\`, effective mode $cap_mode; tr
 
 # --- 2. refresh after changes ----------------------------------------------
 refresh_rows=()
-# A warm session: one psql kept open for a workload, in which the stream table
-# has been refreshed before, as in a long-lived scheduler worker or a pooled
-# connection (its plans and generated SQL are cached).  The other refreshes
-# each run in a new connection, which pays for generating and planning them.
-warm_start() {
-	coproc WARM { as_user psql -X -q -At -F ' ' -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres 2>&1; }
-	echo '\timing on' >&"${WARM[1]}"
-}
-warm_stop() {
-	echo '\q' >&"${WARM[1]}"
-	wait "$WARM_PID" 2>/dev/null || true
-}
-# warm_timed SQL: like timed, in the warm session
-warm_timed() {
-	local line r=
-	echo "$1;" >&"${WARM[1]}"
-	while :; do
-		read -r line <&"${WARM[0]}" || { echo "the warm session ended: $r" >&2; exit 1; }
-		case $line in
-		'Time: '*) break ;;
-		'' | 'Timing is on.') ;;
-		*) [ -n "$r" ] || r=$line ;;
-		esac
-	done
-	echo "${r:--} $(awk '{ print $2 }' <<<"$line")"
-}
 run_workload() { # LABEL NAME QUERY COLUMNS
 	local label=$1 st=$2 query=$3 cols=$4 mv=mv_${2#st_} pct ppm reps
 	progress "workload $label: creating $st and $mv"
-	create_st "$st" "$query"
+	create_st_mode "$st" "$query"
 	q "CREATE MATERIALIZED VIEW $mv AS $query"
 	notes+=("$label: \`$query\`; $(q "SELECT count(*) FROM $mv") rows; effective mode $(effective_mode "$st").")
 	new_salt
@@ -323,7 +268,7 @@ run_workload "C: aggregate, 100,000 groups" st_c "$query_c" "g, n, s, a"
 
 # --- 3. refresh with nothing to do -----------------------------------------
 progress "nothing to do: $NODATA_CALLS refreshes"
-create_st st_nodata "$query_a"
+create_st_mode st_nodata "$query_a"
 q "SELECT * FROM trickle.refresh_stream_table('st_nodata')" >/dev/null
 settle
 nodata=$(
