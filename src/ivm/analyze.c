@@ -61,6 +61,7 @@
 #include "cdc/cdc.h"
 #include "fdw/fdw.h"
 #include "ivm/ivm.h"
+#include "ivm/ivm_internal.h"
 #include "trickle.h"
 
 static TrickleIvmPlan *
@@ -136,9 +137,13 @@ source_problem(Oid relid, bool inh)
 	return trickle_cdc_source_problem(relid, inh);
 }
 
-/* checks the FROM clause: inner joins of relations */
-static char *
-from_problem(Query *query, Node *node)
+/*
+ * trickle_ivm_from_problem: checks a FROM clause: tables joined by inner and
+ * outer joins, and LATERAL subqueries (which src/ivm/model.c checks
+ * further); also used for the FROM clauses of subqueries.
+ */
+char *
+trickle_ivm_from_problem(Query *query, Node *node)
 {
 	if (node == NULL)
 		return NULL;
@@ -148,7 +153,7 @@ from_problem(Query *query, Node *node)
 
 		foreach(lc, ((FromExpr *) node)->fromlist)
 		{
-			char	   *problem = from_problem(query, lfirst(lc));
+			char	   *problem = trickle_ivm_from_problem(query, lfirst(lc));
 
 			if (problem)
 				return problem;
@@ -160,13 +165,12 @@ from_problem(Query *query, Node *node)
 		JoinExpr   *join = (JoinExpr *) node;
 		char	   *problem;
 
-		if (join->jointype != JOIN_INNER)
-			return pstrdup(join->jointype == JOIN_LEFT ? "LEFT JOIN" :
-						   join->jointype == JOIN_RIGHT ? "RIGHT JOIN" :
-						   join->jointype == JOIN_FULL ? "FULL JOIN" : "an outer join");
-		if ((problem = from_problem(query, join->larg)) != NULL)
+		if (join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT &&
+			join->jointype != JOIN_RIGHT && join->jointype != JOIN_FULL)
+			return pstrdup("this kind of join");
+		if ((problem = trickle_ivm_from_problem(query, join->larg)) != NULL)
 			return problem;
-		return from_problem(query, join->rarg);
+		return trickle_ivm_from_problem(query, join->rarg);
 	}
 	if (IsA(node, RangeTblRef))
 	{
@@ -179,6 +183,8 @@ from_problem(Query *query, Node *node)
 					return pstrdup("TABLESAMPLE");
 				return source_problem(rte->relid, rte->inh);
 			case RTE_SUBQUERY:
+				if (rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1))
+					return trickle_ivm_from_problem(rte->subquery, (Node *) rte->subquery->jointree);
 				return pstrdup("a subquery in FROM");
 			case RTE_FUNCTION:
 			case RTE_TABLEFUNC:
@@ -192,59 +198,6 @@ from_problem(Query *query, Node *node)
 		}
 	}
 	return pstrdup("this kind of FROM item");
-}
-
-typedef struct VarContext
-{
-	Query	   *query;
-	List	   *sources;		/* TrickleIvmSource */
-	bool		whole_row;
-} VarContext;
-
-static bool
-collect_vars(Node *node, VarContext *ctx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-		RangeTblEntry *rte;
-		ListCell   *lc;
-		TrickleIvmSource *src = NULL;
-
-		if (var->varlevelsup != 0)
-			return false;
-		rte = rt_fetch(var->varno, ctx->query->rtable);
-		if (rte->rtekind != RTE_RELATION)
-			return false;
-		if (var->varattno == 0)
-		{
-			ctx->whole_row = true;
-			return false;
-		}
-		foreach(lc, ctx->sources)
-		{
-			if (((TrickleIvmSource *) lfirst(lc))->relid == rte->relid)
-				src = lfirst(lc);
-		}
-		if (src == NULL)
-		{
-			src = palloc0(sizeof(TrickleIvmSource));
-			src->relid = rte->relid;
-			ctx->sources = lappend(ctx->sources, src);
-		}
-		if (!list_member_int(src->attnums, var->varattno))
-			src->attnums = list_append_unique_int(src->attnums, var->varattno);
-		return false;
-	}
-	return expression_tree_walker(node, collect_vars, ctx);
-}
-
-static int
-cmp_int(const ListCell *a, const ListCell *b)
-{
-	return lfirst_int(a) - lfirst_int(b);
 }
 
 static bool
@@ -428,11 +381,8 @@ TrickleIvmPlan *
 trickle_ivm_analyze(Query *query, List *columns)
 {
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
-	VarContext	ctx = {0};
 	ListCell   *lc;
-	Node	   *flat;
 	char	   *problem;
-	int			rtindex = 0;
 
 	plan->supported = true;
 	plan->query = query;
@@ -442,8 +392,6 @@ trickle_ivm_analyze(Query *query, List *columns)
 		return unsupported(plan, "WITH");
 	if (query->setOperations)
 		return unsupported(plan, "UNION, INTERSECT or EXCEPT");
-	if (query->hasSubLinks)
-		return unsupported(plan, "a subquery in an expression");
 	if (query->hasWindowFuncs)
 		return unsupported(plan, "window functions");
 	if (query->hasTargetSRFs)
@@ -454,51 +402,12 @@ trickle_ivm_analyze(Query *query, List *columns)
 		return unsupported(plan, "LIMIT or OFFSET");
 	if (query->jointree->fromlist == NIL)
 		return unsupported(plan, "a query without FROM");
-	if ((problem = from_problem(query, (Node *) query->jointree)) != NULL)
+	if ((problem = trickle_ivm_from_problem(query, (Node *) query->jointree)) != NULL)
 		return unsupported(plan, "%s", problem);
 
-	foreach(lc, query->rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		rtindex++;
-		if (rte->rtekind == RTE_RELATION)
-		{
-			TrickleIvmScan *scan = palloc(sizeof(TrickleIvmScan));
-
-			scan->rtindex = rtindex;
-			scan->relid = rte->relid;
-			scan->inh = rte->inh;
-			plan->scans = lappend(plan->scans, scan);
-		}
-	}
-
-	/* the source columns read, seen through join aliases */
-	ctx.query = query;
-	flat = flatten_join_alias_vars(query, (Node *) list_make2(query->targetList,
-															  query->jointree));
-	collect_vars(flat, &ctx);
-	if (ctx.whole_row)
-		return unsupported(plan, "a whole-row reference to a table");
-	foreach(lc, plan->scans)
-	{
-		TrickleIvmScan *scan = lfirst(lc);
-		ListCell   *lc2;
-		bool		seen = false;
-
-		foreach(lc2, ctx.sources)
-			seen |= ((TrickleIvmSource *) lfirst(lc2))->relid == scan->relid;
-		if (!seen)
-		{
-			TrickleIvmSource *src = palloc0(sizeof(TrickleIvmSource));
-
-			src->relid = scan->relid;
-			ctx.sources = lappend(ctx.sources, src);
-		}
-	}
-	foreach(lc, ctx.sources)
-		list_sort(((TrickleIvmSource *) lfirst(lc))->attnums, cmp_int);
-	plan->sources = ctx.sources;
+	/* scans (also inside subqueries) and the columns read of each source */
+	if ((problem = trickle_ivm_model_plan(plan)) != NULL)
+		return unsupported(plan, "%s", problem);
 
 	if (query->hasAggs || query->groupClause)
 		return analyze_aggregate(plan, query);
@@ -514,13 +423,36 @@ trickle_ivm_analyze(Query *query, List *columns)
 	return plan;
 }
 
+static void describe_from(StringInfo buf, IvmModel *m, Query *query, Node *node, int depth);
+
+/* the subqueries of expr (WHERE or the select list of the top query), each with its body */
 static void
-describe_from(StringInfo buf, Query *query, Node *node, int depth)
+describe_sublinks(StringInfo buf, IvmModel *m, bool in_where, int depth)
+{
+	ListCell   *lc;
+
+	foreach(lc, m->sublinks)
+	{
+		IvmSublink *sl = lfirst(lc);
+		Query	   *body = (Query *) sl->sublink->subselect;
+
+		if (sl->in_where != in_where)
+			continue;
+		appendStringInfoSpaces(buf, depth * 2);
+		appendStringInfo(buf, "%s%s\n", trickle_ivm_sublink_label(sl),
+						 in_where ? "" : " in the select list");
+		describe_from(buf, m, body, (Node *) body->jointree, depth + 1);
+	}
+}
+
+static void
+describe_from(StringInfo buf, IvmModel *m, Query *query, Node *node, int depth)
 {
 	if (IsA(node, FromExpr))
 	{
 		FromExpr   *from = (FromExpr *) node;
 		ListCell   *lc;
+		bool		top = query == m->query;
 
 		if (from->quals)
 		{
@@ -529,32 +461,48 @@ describe_from(StringInfo buf, Query *query, Node *node, int depth)
 			depth++;
 		}
 		if (list_length(from->fromlist) == 1)
+			describe_from(buf, m, query, linitial(from->fromlist), depth);
+		else
 		{
-			describe_from(buf, query, linitial(from->fromlist), depth);
-			return;
+			appendStringInfoSpaces(buf, depth * 2);
+			appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
+			foreach(lc, from->fromlist)
+				describe_from(buf, m, query, lfirst(lc), depth + 1);
 		}
-		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
-		foreach(lc, from->fromlist)
-			describe_from(buf, query, lfirst(lc), depth + 1);
+		if (top)
+			describe_sublinks(buf, m, true, depth);
 	}
 	else if (IsA(node, JoinExpr))
 	{
 		JoinExpr   *join = (JoinExpr *) node;
+		const char *type = join->jointype == JOIN_LEFT ? "Left" :
+			join->jointype == JOIN_RIGHT ? "Right" :
+			join->jointype == JOIN_FULL ? "Full" : "Inner";
 
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfoString(buf, join->quals ? "Inner Join (ON)\n" : "Inner Join\n");
-		describe_from(buf, query, join->larg, depth + 1);
-		describe_from(buf, query, join->rarg, depth + 1);
+		if (join->usingClause)
+			appendStringInfo(buf, "%s Join (USING)\n", type);
+		else if (join->quals)
+			appendStringInfo(buf, "%s Join (ON)\n", type);
+		else
+			appendStringInfo(buf, "%s Join\n", type);
+		describe_from(buf, m, query, join->larg, depth + 1);
+		describe_from(buf, m, query, join->rarg, depth + 1);
 	}
 	else if (IsA(node, RangeTblRef))
 	{
 		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, query->rtable);
 
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "Scan %s\n",
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
-													get_rel_name(rte->relid)));
+		if (rte->rtekind == RTE_SUBQUERY)
+		{
+			appendStringInfoString(buf, "Lateral Subquery: recomputed per affected row\n");
+			describe_from(buf, m, rte->subquery, (Node *) rte->subquery->jointree, depth + 1);
+		}
+		else
+			appendStringInfo(buf, "Scan %s\n",
+							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(rte->relid)),
+														get_rel_name(rte->relid)));
 	}
 }
 
@@ -578,6 +526,7 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 {
 	StringInfoData buf;
 	ListCell   *lc;
+	IvmModel   *model;
 
 	initStringInfo(&buf);
 	if (plan->aggregate)
@@ -607,7 +556,9 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	}
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
-	describe_from(&buf, plan->query, (Node *) plan->query->jointree, 1);
+	model = trickle_ivm_model(plan, plan->query);
+	describe_from(&buf, model, plan->query, (Node *) plan->query->jointree, 1);
+	describe_sublinks(&buf, model, false, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;

@@ -459,6 +459,13 @@ apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot s
 
 	(void) set_config_option("plan_cache_mode", "force_generic_plan",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	/*
+	 * The delta's row estimates (changes, candidates, groups) are guesses
+	 * under a generic plan, and a large statement can cross the JIT cost
+	 * thresholds: compiling it then takes seconds, for a few rows.
+	 */
+	(void) set_config_option("jit", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) trickle_codegen_apply(relid, st->definition, changed, &plan);
 	trickle_tally_reset();
 	rc = SPI_execute_snapshot(plan, params, nulls, snapshot, InvalidSnapshot, false, true, 0);
