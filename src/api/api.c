@@ -227,7 +227,7 @@ differential_plan(TrickleQuery *tq, const char *mode, char **reason)
 				(errcode(TRICKLE_ERRCODE_UNSUPPORTED),
 				 errmsg("the defining query cannot be maintained differentially: %s",
 						plan->reason),
-				 errdetail("Differential refresh covers inner joins of tables, filters, projections, GROUP BY and count, sum, avg, min, max, bool_and and bool_or."),
+				 errdetail("Differential refresh covers inner and outer joins of tables, subqueries in WHERE and the select list, LATERAL subqueries, filters, projections, GROUP BY and count, sum, avg, min, max, bool_and and bool_or."),
 				 errhint("Use refresh_mode => 'full', or 'auto' to fall back to FULL refreshes.")));
 	*reason = psprintf("%s; refreshed FULL", plan->reason);
 	return NULL;

@@ -44,7 +44,9 @@ typedef struct IvmCol
 } IvmCol;
 
 /* a FROM item: a table scan or a LATERAL subquery */
-typedef struct IvmItem
+typedef struct IvmItem IvmItem;
+
+struct IvmItem
 {
 	int			id;
 	IvmBlock   *block;			/* the block whose FROM clause holds it */
@@ -54,7 +56,14 @@ typedef struct IvmItem
 	bool		inh;
 	IvmBlock   *body;			/* a LATERAL subquery's body */
 	List	   *cols;			/* IvmCol: the columns exposed */
-} IvmItem;
+};
+
+/* one column of one item */
+typedef struct IvmColRef
+{
+	IvmItem    *item;
+	IvmCol	   *col;
+} IvmColRef;
 
 /* a node of a block's binary join tree */
 struct IvmNode
@@ -136,6 +145,7 @@ extern char *trickle_ivm_from_problem(Query *query, Node *node);
 extern IvmModel *trickle_ivm_model(TrickleIvmPlan *plan, Query *query);
 extern char *trickle_ivm_model_plan(TrickleIvmPlan *plan);
 extern char *trickle_ivm_sublink_label(IvmSublink *sl);
+extern List *trickle_ivm_expr_refs(IvmModel *m, Node *expr, IvmBlock *home, List *items);
 extern IvmBlock *trickle_ivm_block_up(IvmBlock *block, int levels);
 extern IvmItem *trickle_ivm_item_at(IvmBlock *block, int rtindex);
 extern List *trickle_ivm_node_items(IvmNode *node);

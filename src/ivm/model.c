@@ -1195,3 +1195,95 @@ trickle_ivm_sublink_label(IvmSublink *sl)
 			return psprintf("Subquery (scalar): %s", how);
 	}
 }
+
+typedef struct RefContext
+{
+	IvmModel   *m;
+	List	   *levels;			/* IvmBlock (or NULL) per query level, innermost first */
+	List	   *refs;			/* IvmColRef */
+} RefContext;
+
+static bool
+ref_walker(Node *node, RefContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		IvmBlock   *block;
+		RangeTblEntry *rte;
+		IvmItem    *item;
+		ListCell   *lc;
+
+		if (var->varlevelsup >= list_length(ctx->levels) ||
+			(block = list_nth(ctx->levels, var->varlevelsup)) == NULL)
+			return false;
+		rte = rt_fetch(var->varno, block->query->rtable);
+		if (rte->rtekind == RTE_JOIN)
+		{
+			List	   *saved = ctx->levels;
+			bool		r;
+
+			ctx->levels = list_copy_tail(ctx->levels, var->varlevelsup);
+			r = ref_walker(list_nth(rte->joinaliasvars, var->varattno - 1), ctx);
+			ctx->levels = saved;
+			return r;
+		}
+		if ((item = block->byrt[var->varno - 1]) == NULL)
+			return false;
+		foreach(lc, ctx->refs)
+		{
+			IvmColRef  *ref = lfirst(lc);
+
+			if (ref->item == item && ref->col->att == var->varattno)
+				return false;
+		}
+		foreach(lc, item->cols)
+		{
+			if (((IvmCol *) lfirst(lc))->att == var->varattno)
+			{
+				IvmColRef  *ref = palloc(sizeof(IvmColRef));
+
+				ref->item = item;
+				ref->col = lfirst(lc);
+				ctx->refs = lappend(ctx->refs, ref);
+			}
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		r;
+
+		ctx->levels = lcons(NULL, ctx->levels);
+		r = query_tree_walker((Query *) node, ref_walker, ctx, QTW_IGNORE_JOINALIASES);
+		ctx->levels = list_delete_first(ctx->levels);
+		return r;
+	}
+	return expression_tree_walker(node, ref_walker, ctx);
+}
+
+/*
+ * trickle_ivm_expr_refs: the columns of items that expr (whose level 0 is
+ * home) reads, as IvmColRef
+ */
+List *
+trickle_ivm_expr_refs(IvmModel *m, Node *expr, IvmBlock *home, List *items)
+{
+	RefContext	ctx = {0};
+	IvmBlock   *b;
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	ctx.m = m;
+	for (b = home; b; b = b->parent)
+		ctx.levels = lappend(ctx.levels, b);
+	(void) ref_walker(expr, &ctx);
+	foreach(lc, ctx.refs)
+	{
+		if (list_member_ptr(items, ((IvmColRef *) lfirst(lc))->item))
+			out = lappend(out, lfirst(lc));
+	}
+	return out;
+}

@@ -75,6 +75,100 @@
  */
 
 /*
+ * net_changes: the SELECT of the net weight of the change arms grouped by
+ * the columns refs (IvmColRef), without the groups that cancel out, with
+ * a tag column when tag >= 0.  Two rows agreeing on every column a test's
+ * condition reads match the same candidates, so only their net weight
+ * counts; an UPDATE that leaves those columns alone cancels out entirely.
+ */
+static char *
+net_changes(IvmTerm *t, List *arms, List *refs, int tag)
+{
+	StringInfoData u;
+	StringInfoData sql;
+	ListCell   *lc;
+	bool		first;
+
+	initStringInfo(&u);
+	foreach(lc, arms)
+	{
+		IvmArm	   *arm = lfirst(lc);
+		ListCell   *lc2;
+
+		appendStringInfoString(&u, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
+		foreach(lc2, refs)
+		{
+			IvmColRef  *ref = lfirst(lc2);
+			char	   *name = trickle_ivm_col_name(ref->item, ref->col);
+
+			appendStringInfo(&u, "%s.%s AS %s, ", arm->alias[ref->item->id], name, name);
+		}
+		appendStringInfo(&u, "%s AS __trickle_w FROM %s", trickle_ivm_arm_weight(arm), arm->from);
+	}
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	foreach(lc, refs)
+	{
+		IvmColRef  *ref = lfirst(lc);
+		char	   *name = trickle_ivm_col_name(ref->item, ref->col);
+
+		if (trickle_ivm_type_exact(ref->col->type, ref->col->collation))
+			appendStringInfo(&sql, "n.%s, ", name);
+		else
+			appendStringInfo(&sql, "(pg_catalog.array_agg(n.%s))[1] AS %s, ", name, name);
+	}
+	appendStringInfo(&sql, "(pg_catalog.sum(n.__trickle_w))::pg_catalog.int4 AS __trickle_w");
+	if (tag >= 0)
+		appendStringInfo(&sql, ", %d AS __trickle_t", tag);
+	appendStringInfo(&sql, " FROM (%s) n", u.data);
+	first = true;
+	foreach(lc, refs)
+	{
+		IvmColRef  *ref = lfirst(lc);
+		char	   *name = trickle_ivm_col_name(ref->item, ref->col);
+
+		appendStringInfoString(&sql, first ? " GROUP BY " : ", ");
+		if (trickle_ivm_type_exact(ref->col->type, ref->col->collation))
+			appendStringInfo(&sql, "n.%s", name);
+		else
+			appendStringInfo(&sql, "(n.%s)::pg_catalog.text", name);
+		first = false;
+	}
+	appendStringInfoString(&sql, " HAVING pg_catalog.sum(n.__trickle_w) <> 0");
+	return sql.data;
+}
+
+/*
+ * test_refs: the columns of x's items a test's changes are grouped by: those
+ * its condition reads when only matches are counted, every column when the
+ * subquery is recomputed (a change of any column changes its value)
+ */
+static List *
+test_refs(IvmTerm *t, IvmCountTest *test, List *xitems)
+{
+	List	   *refs = NIL;
+	ListCell   *lc;
+
+	if (test->counted)
+		return trickle_ivm_expr_refs(t->m, test->cond, test->home, xitems);
+	foreach(lc, xitems)
+	{
+		IvmItem    *item = lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, item->cols)
+		{
+			IvmColRef  *ref = palloc(sizeof(IvmColRef));
+
+			ref->item = item;
+			ref->col = lfirst(lc2);
+			refs = lappend(refs, ref);
+		}
+	}
+	return refs;
+}
+
+/*
  * trickle_ivm_candidates: the SELECT of the candidate rows grouped by value:
  * the rows of cand_arms (a Z-set over cand_items) that satisfy the guard
  * of some test marked candidates and match, under its cond, a row of the
@@ -110,8 +204,8 @@ trickle_ivm_candidates(IvmTerm *t, List *cand_arms, List *cand_items, List *test
 		if (test)
 		{
 			xitems = trickle_ivm_node_items(test->x);
-			dsql = trickle_ivm_arms_union(t, trickle_ivm_delta(t, test->x, test->xblock, ps),
-										  xitems, -1);
+			dsql = net_changes(t, trickle_ivm_delta(t, test->x, test->xblock, ps),
+							   test_refs(t, test, xitems), -1);
 		}
 		foreach(lc2, cand_arms)
 		{
@@ -192,11 +286,12 @@ trickle_ivm_candidates(IvmTerm *t, List *cand_arms, List *cand_items, List *test
 	return sql.data;
 }
 
-/* the arms of x's changes at the flips after ps (tag 1) and at ps (tag 0) */
+/* the net changes of x at the flips after ps (tag 1) and at ps (tag 0) */
 static char *
 count_changes(IvmTerm *t, IvmCountTest *test, int ps, List *xitems, bool *any)
 {
 	StringInfoData sql;
+	List	   *refs = test_refs(t, test, xitems);
 	List	   *ds = trickle_ivm_delta(t, test->x, test->xblock, ps);
 	int			p;
 
@@ -204,7 +299,7 @@ count_changes(IvmTerm *t, IvmCountTest *test, int ps, List *xitems, bool *any)
 	*any = false;
 	if (ds)
 	{
-		appendStringInfoString(&sql, trickle_ivm_arms_union(t, ds, xitems, 0));
+		appendStringInfoString(&sql, net_changes(t, ds, refs, 0));
 		*any = true;
 	}
 	for (p = Max(ps + 1, test->x->first); p <= test->x->last; p++)
@@ -213,8 +308,7 @@ count_changes(IvmTerm *t, IvmCountTest *test, int ps, List *xitems, bool *any)
 
 		if (da == NIL)
 			continue;
-		appendStringInfo(&sql, "%s%s", *any ? " UNION ALL " : "",
-						 trickle_ivm_arms_union(t, da, xitems, 1));
+		appendStringInfo(&sql, "%s%s", *any ? " UNION ALL " : "", net_changes(t, da, refs, 1));
 		*any = true;
 	}
 	return sql.data;
