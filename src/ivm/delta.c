@@ -722,6 +722,7 @@ trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType jointype,
 				elog(ERROR, "weighted nullable side of an outer join in a delta");
 			arm->alias = alias_merge(t, a->alias, b->alias);
 			arm->weights = list_concat_copy(a->weights, b->weights);
+			arm->multi = a->multi || b->multi;
 			arm->from = psprintf("(%s %s %s ON %s)", a->from, join_keyword(jointype), b->from,
 								 trickle_ivm_slot(t, quals, home, arm->alias, NULL));
 			out = lappend(out, arm);
@@ -991,10 +992,24 @@ trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
 							 tt->name);
 			first = false;
 		}
-		if (weighted)
-			appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
+		/*
+		 * Rows of grouped candidates or padded rows weigh their multiplicity;
+		 * the MERGE's sums add each row's argument once per unit of weight
+		 * (src/refresh/codegen.c), so such a row becomes that many rows of
+		 * weight 1 or -1.
+		 */
+		if (weighted && arm->multi)
+			appendStringInfo(&sql, "%spg_catalog.sign(%s)::pg_catalog.int4 AS __trickle_w FROM %s"
+							 " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(%s))",
+							 first ? "" : ", ", trickle_ivm_arm_weight(arm), arm->from,
 							 trickle_ivm_arm_weight(arm));
-		appendStringInfo(&sql, " FROM %s", arm->from);
+		else
+		{
+			if (weighted)
+				appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
+								 trickle_ivm_arm_weight(arm));
+			appendStringInfo(&sql, " FROM %s", arm->from);
+		}
 		if (t->m->top->where)
 			appendStringInfo(&sql, " WHERE %s",
 							 trickle_ivm_slot(t, t->m->top->where, t->m->top, arm->alias, subs));

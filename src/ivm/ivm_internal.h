@@ -163,6 +163,7 @@ typedef struct IvmArm
 	char	   *from;
 	List	   *weights;		/* char *: SQL of int4 factors */
 	const char **alias;			/* by item id */
+	bool		multi;			/* a weight can be other than 1 and -1 */
 } IvmArm;
 
 /* what a subquery in an expression becomes in one slot */

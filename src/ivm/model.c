@@ -367,15 +367,21 @@ check_body(IvmModel *m, Query *body, const char *what)
 
 /*
  * counted_body: whether a subquery's body is a plain block whose rows can
- * be counted: no grouping, aggregates, windows or LIMIT (DISTINCT and
- * ORDER BY do not change whether a row exists).
+ * be counted: no grouping, aggregates, windows or LIMIT (ORDER BY and
+ * DISTINCT do not change whether a value is among its rows, nor, for
+ * EXISTS, DISTINCT ON and a positive LIMIT whether there is a row).
  */
 static bool
-counted_body(Query *body)
+counted_body(Query *body, bool exists)
 {
+	/* EXISTS (... LIMIT 1), a common idiom, tests existence all the same */
+	bool		limit_ok = body->limitCount == NULL ||
+		(exists && IsA(body->limitCount, Const) && !((Const *) body->limitCount)->constisnull &&
+		 DatumGetInt64(((Const *) body->limitCount)->constvalue) > 0);
+
 	return !body->hasAggs && body->groupClause == NIL && body->groupingSets == NIL &&
-		body->havingQual == NULL && !body->hasWindowFuncs && body->limitCount == NULL &&
-		body->limitOffset == NULL && body->distinctClause == NIL;
+		body->havingQual == NULL && !body->hasWindowFuncs && limit_ok &&
+		body->limitOffset == NULL && (exists || !body->hasDistinctOn);
 }
 
 /* the columns a subquery outputs */
@@ -491,7 +497,7 @@ classify(IvmModel *m, IvmSublink *sl, bool positive)
 	bool		y_notnull;
 
 	sl->kind = IVM_SUBLINK_RECOMPUTED;
-	if (!counted_body(body))
+	if (!counted_body(body, sub->subLinkType == EXISTS_SUBLINK))
 		return;
 	if (sub->subLinkType == EXISTS_SUBLINK)
 	{

@@ -454,6 +454,7 @@ padded_arm(IvmTerm *t, const char *counts, List *cand_items, List *null_items,
 					 first ? "" : ", ", c, psprintf(weight, c), counts, c, z, z);
 	arm->from = psprintf("(%s) %s", sql.data, a);
 	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
+	arm->multi = true;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, list_concat_copy(cand_items, null_items))
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;

@@ -86,6 +86,7 @@ trickle_ivm_lateral_join(IvmTerm *t, List *left, IvmNode *node, IvmBlock *block,
 		arm->alias = trickle_ivm_alias_copy(t, l->alias);
 		arm->alias[item->id] = qalias;
 		arm->weights = list_copy(l->weights);
+		arm->multi = l->multi;
 		arm->from = psprintf("(%s %s %s ON %s)", l->from,
 							 node->jointype == JOIN_LEFT ? "LEFT JOIN" : "JOIN", lateral,
 							 trickle_ivm_slot(t, node->quals, block, arm->alias, NULL));
@@ -104,6 +105,7 @@ candidates_arm(IvmTerm *t, const char *g0, List *items)
 
 	arm->from = psprintf("(%s) %s", g0, a);
 	arm->weights = list_make1(psprintf("%s.__trickle_k", a));
+	arm->multi = true;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, items)
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
@@ -357,6 +359,7 @@ trickle_ivm_sublink_term(IvmTerm *t, IvmSublink *k, int ps)
 	arm = palloc0(sizeof(IvmArm));
 	arm->from = psprintf("(%s) %s", sql.data, a);
 	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
+	arm->multi = true;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, items)
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;

@@ -214,4 +214,48 @@ push @shapes, {
 	truncate => 1,
 };
 
+push @shapes, {
+	name => 'oj_inner_in_left',
+	ddl => $abc_ddl,
+	tables => [ @abc_tables ],
+	# an inner join as the nullable side: a row is padded when it has no
+	# partner pair
+	query => q{SELECT a.id AS aid, a.k, b.id AS bid, c.id AS cid
+		FROM a LEFT JOIN (b JOIN c ON c.j = b.j) ON b.k = a.k AND c.w IS DISTINCT FROM 'west'},
+	cols => 'aid, k, bid, cid',
+};
+
+push @shapes, {
+	name => 'oj_full_then_inner',
+	ddl => $abc_ddl,
+	tables => [ @abc_tables ],
+	# the old state of a full join, read when the table joined to it changes
+	query => q{SELECT a.id AS aid, b.id AS bid, c.id AS cid
+		FROM a FULL JOIN b ON b.k = a.k JOIN c ON c.j = coalesce(b.j, a.k)},
+	cols => 'aid, bid, cid',
+	truncate => 1,
+};
+
+push @shapes, {
+	name => 'oj_left_exists',
+	ddl => $abc_ddl,
+	tables => [ @abc_tables ],
+	# a subquery over an outer join: its candidates are the join's old rows
+	query => q{SELECT a.id AS aid, b.id AS bid FROM a LEFT JOIN b ON b.k = a.k
+		WHERE EXISTS (SELECT FROM c WHERE c.j = coalesce(b.j, a.k))},
+	cols => 'aid, bid',
+};
+
+push @shapes, {
+	name => 'oj_left_agg_padded_sum',
+	ddl => $lr_ddl,
+	tables => [ @lr_tables ],
+	# padded rows carry the preserved side's values into the sums; l.id is
+	# not read, so equal (k, x) rows are one candidate of weight 2 or more
+	query => q{SELECT r.t, count(*) AS n, count(r.id) AS nr, sum(l.x) AS sx, min(l.x) AS mn
+		FROM l LEFT JOIN r ON r.k = l.k AND r.y >= 3 GROUP BY r.t},
+	cols => 't, n, nr, sx, mn',
+	truncate => 1,
+};
+
 1;

@@ -170,4 +170,50 @@ push @shapes, {
 	cols => 'id, n, mb',
 };
 
+push @shapes, {
+	name => 'sq_self_scalar',
+	ddl => $tu_ddl,
+	tables => [ @tu_tables ],
+	# the subquery reads the query's own table: both change together
+	query => q{SELECT t.id, t.k, t.a FROM t
+		WHERE t.a > (SELECT avg(t2.a) FROM t t2 WHERE t2.k = t.k)
+		   OR NOT EXISTS (SELECT FROM t t3 WHERE t3.k = t.k AND t3.id <> t.id)},
+	cols => 'id, k, a',
+	truncate => 1,
+};
+
+push @shapes, {
+	name => 'sq_exists_limit_distinct',
+	ddl => $tu_ddl,
+	tables => [ @tu_tables ],
+	query => q{SELECT t.id, t.a FROM t
+		WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.k LIMIT 1)
+		  AND t.a IN (SELECT DISTINCT u.b FROM u)},
+	cols => 'id, a',
+};
+
+push @shapes, {
+	name => 'sq_lateral_then_join',
+	ddl => $tu_ddl . q{CREATE TABLE v (id int PRIMARY KEY, k int, c int);},
+	tables => [ @tu_tables,
+		{ name => 'v', pk => 'id', rows => 12,
+		  cols => [ col('k', g_int(1, 8, 0.1), 'key'), col('c', g_int(0, 9, 0.1)) ] } ],
+	# the old state of a LATERAL join, read when the table joined to it changes
+	query => q{SELECT t.id, x.mb, v.id AS vid FROM t
+		CROSS JOIN LATERAL (SELECT max(u.b) AS mb FROM u WHERE u.k = t.k) x
+		JOIN v ON v.c = coalesce(x.mb, t.a)},
+	cols => 'id, mb, vid',
+};
+
+push @shapes, {
+	name => 'sq_agg_of_scalar',
+	ddl => $tu_ddl,
+	tables => [ @tu_tables ],
+	# a subquery inside an aggregate's argument and a grouping key
+	query => q{SELECT (SELECT count(*) FROM u WHERE u.k = t.k) AS nu, count(*) AS n,
+			sum(t.a * (SELECT count(*) FROM u WHERE u.b = t.a)) AS s
+		FROM t GROUP BY 1},
+	cols => 'nu, n, s',
+};
+
 1;
