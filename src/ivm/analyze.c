@@ -439,8 +439,7 @@ describe_sublinks(StringInfo buf, IvmModel *m, bool in_where, int depth)
 		if (sl->in_where != in_where)
 			continue;
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "%s%s\n", trickle_ivm_sublink_label(sl),
-						 in_where ? "" : " in the select list");
+		appendStringInfo(buf, "%s\n", trickle_ivm_sublink_label(sl));
 		describe_from(buf, m, body, (Node *) body->jointree, depth + 1);
 	}
 }

@@ -1180,26 +1180,36 @@ trickle_ivm_sublink_label(IvmSublink *sl)
 	const char *op = sub->operName ? strVal(llast(sub->operName)) : "";
 	const char *how = sl->kind == IVM_SUBLINK_RECOMPUTED ?
 		"recomputed per affected row" : "matches counted";
+	const char *where = sl->in_where ? "" : " in the select list";
+	char	   *what;
 
 	switch (sub->subLinkType)
 	{
 		case EXISTS_SUBLINK:
-			return psprintf("%s: %s", sl->negated ? "Anti Join (NOT EXISTS)" : "Semi Join (EXISTS)", how);
+			what = pstrdup(sl->negated ? "Anti Join (NOT EXISTS)" : "Semi Join (EXISTS)");
+			break;
 		case ANY_SUBLINK:
 			if (strcmp(op, "=") == 0)
-				return psprintf("%s: %s", sl->negated ? "Anti Join (NOT IN)" : "Semi Join (IN)", how);
-			return psprintf("%s Join (%s%s ANY): %s", sl->negated ? "Anti" : "Semi",
-							sl->negated ? "NOT " : "", op, how);
+				what = pstrdup(sl->negated ? "Anti Join (NOT IN)" : "Semi Join (IN)");
+			else
+				what = psprintf("%s Join (%s%s ANY)", sl->negated ? "Anti" : "Semi",
+								sl->negated ? "NOT " : "", op);
+			break;
 		case ALL_SUBLINK:
 			if (strcmp(op, "<>") == 0 && !sl->negated)
-				return psprintf("Anti Join (NOT IN): %s", how);
-			return psprintf("%s Join (%s%s ALL): %s", sl->negated ? "Semi" : "Anti",
-							sl->negated ? "NOT " : "", op, how);
+				what = pstrdup("Anti Join (NOT IN)");
+			else
+				what = psprintf("%s Join (%s%s ALL)", sl->negated ? "Semi" : "Anti",
+								sl->negated ? "NOT " : "", op);
+			break;
 		case ARRAY_SUBLINK:
-			return psprintf("Subquery (ARRAY): %s", how);
+			what = pstrdup("Subquery (ARRAY)");
+			break;
 		default:
-			return psprintf("Subquery (scalar): %s", how);
+			what = pstrdup("Subquery (scalar)");
+			break;
 	}
+	return psprintf("%s%s: %s", what, where, how);
 }
 
 typedef struct RefContext
