@@ -12,8 +12,11 @@
  *	FROM	plain and partitioned tables, with their partitions and
  *			inheritance children (not stream tables, and only trees whose
  *			every change the capture triggers see: src/cdc/tree.c), combined
- *			by comma or INNER JOIN, with any condition;
- *	WHERE	any expression (volatile functions were refused earlier);
+ *			by comma or INNER, LEFT, RIGHT or FULL JOIN, with any condition,
+ *			and LATERAL subqueries over tables (src/ivm/model.c checks
+ *			subqueries further);
+ *	WHERE	any expression (volatile functions were refused earlier),
+ *			subqueries included;
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
  *			aggregate queries exactly the grouping expressions and the
  *			aggregates count(*), count(x), sum, avg, min, max, bool_and and

@@ -798,45 +798,18 @@ trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items, const char **al
 	}
 }
 
-/*
- * trickle_ivm_arms_union: the UNION ALL of arms projected to the columns
- * of items and the weight, and a tag column when tag >= 0
- */
-char *
-trickle_ivm_arms_union(IvmTerm *t, List *arms, List *items, int tag)
-{
-	StringInfoData sql;
-	ListCell   *lc;
-
-	initStringInfo(&sql);
-	foreach(lc, arms)
-	{
-		IvmArm	   *arm = lfirst(lc);
-		bool		first = true;
-
-		appendStringInfoString(&sql, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
-		trickle_ivm_append_cols(&sql, t, items, arm->alias, false, &first);
-		appendStringInfo(&sql, "%s%s AS __trickle_w", first ? "" : ", ",
-						 trickle_ivm_arm_weight(arm));
-		if (tag >= 0)
-			appendStringInfo(&sql, ", %d AS __trickle_t", tag);
-		appendStringInfo(&sql, " FROM %s", arm->from);
-	}
-	return sql.data;
-}
-
 /* ---------------------------------------------------------------------
  * Join trees
  * ---------------------------------------------------------------------
  */
 
+/* trickle_ivm_holds: whether the scan at flip position ps is below node */
 bool
 trickle_ivm_holds(IvmNode *node, int ps)
 {
 	return ps >= node->first && ps <= node->last;
 }
 
-#define holds trickle_ivm_holds
 
 static bool
 lateral_right(IvmNode *node)
@@ -892,7 +865,7 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 List *
 trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 {
-	if (!holds(node, ps))
+	if (!trickle_ivm_holds(node, ps))
 		return NIL;
 	if (node->item)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
@@ -901,7 +874,7 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 		return trickle_ivm_lateral_delta(t, node, block, ps);
 	if (node->jointype != JOIN_INNER)
 		return trickle_ivm_outer_delta(t, node, block, ps);
-	if (holds(node->right, ps))
+	if (trickle_ivm_holds(node->right, ps))
 		return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
 									 trickle_ivm_delta(t, node->right, block, ps),
 									 JOIN_INNER, node->quals, block);
@@ -1042,7 +1015,7 @@ trickle_delta_term(TrickleIvmPlan *plan, int scan)
 		ListCell   *lc;
 
 		sql = NULL;
-		if (holds(top->tree, ps))
+		if (trickle_ivm_holds(top->tree, ps))
 			sql = trickle_ivm_final(&t, trickle_ivm_delta(&t, top->tree, top, ps), NULL, true);
 		foreach(lc, m->sublinks)
 		{

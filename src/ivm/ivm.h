@@ -3,13 +3,15 @@
  * ivm.h
  *	  The differential engine: which queries it maintains, and their deltas.
  *
- * A query the engine maintains is a select-project-join block (inner joins
- * of plain or partitioned tables, any WHERE clause, immutable expressions), optionally
- * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
- * bool_and and bool_or.  src/ivm/analyze.c decides whether a query is one and
- * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
- * block's delta as a Z-set (rows with a signed weight); src/refresh/codegen.c
- * turns that into the MERGE that applies it.
+ * A query the engine maintains is a FROM/WHERE block (inner and outer joins
+ * of plain or partitioned tables, LATERAL subqueries over tables, any WHERE
+ * clause with subqueries, immutable expressions), optionally topped by GROUP
+ * BY and/or the aggregates count, sum, avg, min, max, bool_and and bool_or.
+ * src/ivm/analyze.c decides whether a query is one and describes it
+ * (TrickleIvmPlan), with the model of src/ivm/model.c; src/ivm/delta.c (with
+ * outer.c and sublink.c) writes the SQL of the block's delta as a Z-set
+ * (rows with a signed weight); src/refresh/codegen.c turns that into the
+ * MERGE that applies it.
  *
  *-------------------------------------------------------------------------
  */
@@ -93,11 +95,15 @@ extern char *trickle_ivm_hidden_name(const char *what, int agg);
 
 /*
  * src/ivm/delta.c: one term of the delta of the FROM/WHERE block.  Term i
- * reads the changes of scan i, the current state of scans before it and the
- * state as of the frontier of scans after it; term -1 reads the current
- * state of every scan (no weight column).  Output columns: __trickle_c<n>
- * for visible columns (plain queries), or __trickle_k<n> for keys and
- * __trickle_a<n> for aggregate arguments, then __trickle_w.  Parameters:
+ * is the change of the block when scan i (plan->scans order, subqueries'
+ * scans included) moves from its state as of the frontier to its current
+ * state, the scans before it in the flip order (src/ivm/model.c) being
+ * current already and those after it still as of the frontier; the terms
+ * of the changed scans add up to the block's change.  Term -1 reads the
+ * current state of every scan (no weight column).  Output columns:
+ * __trickle_c<n> for visible columns (plain queries), or __trickle_k<n> for
+ * keys and __trickle_a<n> for aggregate arguments, then __trickle_w (1 or
+ * -1 on every row).  Parameters:
  * $1 and $2 bound the buffer's __xid range, $3 and $4 the frontier's own
  * transaction and change number, $5 the frontier snapshot, $6 an xid from
  * which on every change is unread (see trickle_delta_changes_sql).

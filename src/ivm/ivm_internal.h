@@ -197,7 +197,6 @@ extern List *trickle_ivm_negate(List *arms);
 extern char *trickle_ivm_arm_weight(IvmArm *arm);
 extern void trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items,
 									const char **alias, bool nulls, bool *first);
-extern char *trickle_ivm_arms_union(IvmTerm *t, List *arms, List *items, int tag);
 extern char *trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state);
 extern IvmArm *trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block);
 extern List *trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps);

@@ -334,7 +334,7 @@ outer_agg_walker(Node *node, OuterAggContext *ctx)
 	return expression_tree_walker(node, outer_agg_walker, ctx);
 }
 
-/* check_body: the problem of a subquery body, or NULL */
+/* check_body: records in m what keeps the engine from a subquery's body */
 static void
 check_body(IvmModel *m, Query *body, const char *what)
 {
@@ -399,10 +399,7 @@ body_outputs(Query *body)
 	return out;
 }
 
-/*
- * never_null: whether expr, over the block's items, is a column declared
- * NOT NULL of a table that no outer join pads with NULLs.
- */
+/* padded: whether an outer join of the tree under node pads item with NULLs */
 static bool
 padded(IvmNode *node, IvmItem *item, bool nullable)
 {
@@ -414,6 +411,10 @@ padded(IvmNode *node, IvmItem *item, bool nullable)
 			   node->jointype == JOIN_FULL);
 }
 
+/*
+ * never_null: whether expr, over the items of block's level levelsup, is a
+ * column declared NOT NULL of a table that no outer join pads with NULLs.
+ */
 static bool
 never_null(IvmBlock *block, Node *expr, int levelsup)
 {
@@ -461,6 +462,40 @@ new_flag(Node *cond, Node *guard)
 	f->cond = cond;
 	f->guard = guard;
 	return f;
+}
+
+static bool
+has_param_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_SUBLINK)
+		return true;
+	return expression_tree_walker(node, has_param_walker, context);
+}
+
+/* whether node refers to the output of the subquery (a PARAM_SUBLINK) */
+static bool
+has_param(Node *node)
+{
+	return has_param_walker(node, NULL);
+}
+
+static Node *
+param_to_mutator(Node *node, void *context)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_SUBLINK)
+		return copyObject((Node *) context);
+	return expression_tree_mutator(node, param_to_mutator, context);
+}
+
+/* node with the subquery's output (the PARAM_SUBLINK) replaced by y */
+static Node *
+param_to(Node *node, Node *y)
+{
+	return param_to_mutator(node, y);
 }
 
 /*
@@ -511,13 +546,12 @@ classify(IvmModel *m, IvmSublink *sl, bool positive)
 	if (list_length(outputs) != 1 || !IsA(sub->testexpr, OpExpr))
 		return;
 	op = (OpExpr *) sub->testexpr;
-	if (list_length(op->args) != 2)
+	if (list_length(op->args) != 2 || has_param((Node *) linitial(op->args)) ||
+		!has_param((Node *) lsecond(op->args)))
 		return;
-	if (IsA(lsecond(op->args), Param) && ((Param *) lsecond(op->args))->paramkind == PARAM_SUBLINK)
-		x = linitial(op->args);
-	else
-		return;
-	y = (Node *) ((TargetEntry *) linitial(outputs))->expr;
+	x = linitial(op->args);
+	/* the subquery's output, as the operator reads it (a cast included) */
+	y = param_to((Node *) lsecond(op->args), (Node *) ((TargetEntry *) linitial(outputs))->expr);
 
 	/* x in the body's terms: its Vars are one level further out */
 	xin = copyObject(x);

@@ -516,7 +516,6 @@ padded_unmatched(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x,
  * ---------------------------------------------------------------------
  */
 
-#define holds trickle_ivm_holds
 
 /*
  * trickle_ivm_outer_delta: the arms of a left, right or full join's change
@@ -527,7 +526,7 @@ trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 {
 	IvmNode    *l = node->left;
 	IvmNode    *r = node->right;
-	bool		in_left = holds(l, ps);
+	bool		in_left = trickle_ivm_holds(l, ps);
 	List	   *arms;
 
 	switch (node->jointype)
