@@ -858,18 +858,18 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 								 JOIN_INNER, node->quals, block);
 }
 
-/*
- * trickle_ivm_delta: the arms of node's change when the scan at position
- * ps flips (NIL when node does not hold it).
- */
-List *
-trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+/* the change of a subtree at one flip, written once per term */
+typedef struct IvmDeltaCte
 {
-	if (!trickle_ivm_holds(node, ps))
-		return NIL;
-	if (node->item)
-		return list_make1(trickle_ivm_arm_leaf(t, node->item,
-											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
+	IvmNode    *node;
+	int			ps;
+	char	   *name;			/* of the WITH query */
+	bool		multi;
+} IvmDeltaCte;
+
+static List *
+delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+{
 	if (lateral_right(node))
 		return trickle_ivm_lateral_delta(t, node, block, ps);
 	if (node->jointype != JOIN_INNER)
@@ -881,6 +881,75 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	return trickle_ivm_join_arms(t, trickle_ivm_delta(t, node->left, block, ps),
 								 trickle_ivm_state(t, node->right, block, ps),
 								 JOIN_INNER, node->quals, block);
+}
+
+/*
+ * trickle_ivm_delta: the arms of node's change when the scan at position
+ * ps flips (NIL when node does not hold it).
+ *
+ * The rules of outer joins and subqueries read a subtree's change more than
+ * once (joined, and as the rows whose matches are counted), and a parent's
+ * rule reads its children's: written out at each use, the text would grow
+ * exponentially with the depth of the tree.  So the change of a join is a
+ * WITH query of the term, written once and read by name (PostgreSQL
+ * inlines one read only once).  Changes are the small side of every join
+ * they take part in, so reading them whole costs nothing an index could
+ * save.
+ */
+List *
+trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+{
+	IvmDeltaCte *cte = NULL;
+	IvmArm	   *arm;
+	const char *a;
+	ListCell   *lc;
+
+	if (!trickle_ivm_holds(node, ps))
+		return NIL;
+	if (node->item)
+		return list_make1(trickle_ivm_arm_leaf(t, node->item,
+											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
+	foreach(lc, t->deltas)
+	{
+		IvmDeltaCte *c = lfirst(lc);
+
+		if (c->node == node && c->ps == ps)
+			cte = c;
+	}
+	if (cte == NULL)
+	{
+		List	   *arms = delta_arms(t, node, block, ps);
+		List	   *items = trickle_ivm_node_items(node);
+		StringInfoData sql;
+
+		cte = palloc0(sizeof(IvmDeltaCte));
+		cte->node = node;
+		cte->ps = ps;
+		cte->name = pstrdup(trickle_ivm_new_alias(t));
+		initStringInfo(&sql);
+		foreach(lc, arms)
+		{
+			IvmArm	   *x = lfirst(lc);
+			bool		first = true;
+
+			appendStringInfoString(&sql, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
+			trickle_ivm_append_cols(&sql, t, items, x->alias, false, &first);
+			appendStringInfo(&sql, "%s%s AS __trickle_w FROM %s", first ? "" : ", ",
+							 trickle_ivm_arm_weight(x), x->from);
+			cte->multi |= x->multi;
+		}
+		t->ctes = lappend(t->ctes, psprintf("%s AS (%s)", cte->name, sql.data));
+		t->deltas = lappend(t->deltas, cte);
+	}
+	a = trickle_ivm_new_alias(t);
+	arm = palloc0(sizeof(IvmArm));
+	arm->from = psprintf("%s %s", cte->name, a);
+	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
+	arm->multi = cte->multi;
+	arm->alias = trickle_ivm_alias_copy(t, NULL);
+	foreach(lc, trickle_ivm_node_items(node))
+		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
+	return list_make1(arm);
 }
 
 /* ---------------------------------------------------------------------
@@ -990,6 +1059,23 @@ trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
 	return sql.data;
 }
 
+/* sql with the term's WITH queries in front */
+static char *
+with_ctes(IvmTerm *t, const char *sql)
+{
+	StringInfoData out;
+	ListCell   *lc;
+
+	if (t->ctes == NIL)
+		return pstrdup(sql);
+	initStringInfo(&out);
+	foreach(lc, t->ctes)
+		appendStringInfo(&out, "%s%s", lc == list_head(t->ctes) ? "WITH " : ", ",
+						 (char *) lfirst(lc));
+	appendStringInfo(&out, " %s", sql);
+	return out.data;
+}
+
 /*
  * trickle_delta_term: see ivm.h.
  */
@@ -1027,5 +1113,5 @@ trickle_delta_term(TrickleIvmPlan *plan, int scan)
 		if (sql == NULL)
 			elog(ERROR, "scan %d is in no join tree", scan);
 	}
-	return finish(&t, sql);
+	return finish(&t, with_ctes(&t, sql));
 }

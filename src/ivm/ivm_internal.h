@@ -179,6 +179,8 @@ typedef struct IvmTerm
 	IvmModel   *m;
 	int			naliases;
 	List	   *slots;
+	List	   *ctes;			/* char *: "name AS (...)" of the term's WITH */
+	List	   *deltas;			/* IvmDeltaCte: the changes of subtrees, by flip */
 } IvmTerm;
 
 #define IVM_POS_ALL_NEW	PG_INT32_MAX

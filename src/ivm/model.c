@@ -22,11 +22,13 @@
  *  - the tables of subqueries in expressions come first, so that when the
  *    top query's tables flip, every subquery reads tables in their new
  *    state and runs as written;
- *  - in a join tree, the nullable side of an outer join flips before its
- *    preserved side (the right side first for an inner or full join), and a
- *    LATERAL subquery before the items it refers to, so that when the
- *    preserved side flips, the nullable side is new and the join runs as
- *    written over the preserved side's changes.
+ *  - in a join tree, the side whose old state is dear to write (it holds an
+ *    outer join or a LATERAL subquery) flips first, so that it is new while
+ *    the other side flips; otherwise the nullable side of an outer join
+ *    flips before its preserved side (the right side first for an inner or
+ *    full join), so that when the preserved side flips the join runs as
+ *    written over its changes; and a LATERAL subquery flips before the
+ *    items it refers to.
  *
  * Each subtree's scans are contiguous in this order, so a subtree not
  * holding the flipped scan is entirely new or entirely old.
@@ -918,6 +920,28 @@ check_exact(IvmModel *m, IvmBlock *body, const char *what)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * outerish: whether node's state as of the frontier is dear to write:
+ * it holds an outer join or a LATERAL subquery, whose old state is its
+ * new state less the terms of its scans (see outer.c)
+ */
+static bool
+outerish(IvmNode *node)
+{
+	if (node->item)
+		return node->item->scan < 0;
+	return node->jointype != JOIN_INNER || outerish(node->left) || outerish(node->right);
+}
+
+/*
+ * order_tree: numbers the flip positions of the scans below node.  Of the
+ * two sides of a join, the one whose old state is dear (outerish) flips
+ * first, so that it is new, not old, while the other side flips; when
+ * neither or both are, the nullable side of an outer join flips first (the
+ * right side of an inner or full join), so that the preserved side's terms
+ * run the join as written.  A LATERAL subquery flips before what it refers
+ * to.
+ */
 static void
 order_tree(IvmModel *m, IvmNode *node, int *next)
 {
@@ -929,15 +953,18 @@ order_tree(IvmModel *m, IvmNode *node, int *next)
 		else
 			order_tree(m, node->item->body->tree, next);
 	}
-	else if (node->jointype == JOIN_RIGHT)
-	{
-		order_tree(m, node->left, next);
-		order_tree(m, node->right, next);
-	}
 	else
 	{
-		order_tree(m, node->right, next);
-		order_tree(m, node->left, next);
+		bool		left_first;
+
+		if (node->right->item && node->right->item->scan < 0)
+			left_first = false;
+		else if (outerish(node->left) != outerish(node->right))
+			left_first = outerish(node->left);
+		else
+			left_first = node->jointype == JOIN_RIGHT;
+		order_tree(m, left_first ? node->left : node->right, next);
+		order_tree(m, left_first ? node->right : node->left, next);
 	}
 	node->last = *next - 1;
 }

@@ -517,9 +517,18 @@ padded_unmatched(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x,
  */
 
 
+/* the arms of a and b joined as node joins its left and right sides */
+static List *
+join_sides(IvmTerm *t, IvmNode *node, IvmBlock *block, List *left, List *right,
+		   JoinType jointype)
+{
+	return trickle_ivm_join_arms(t, left, right, jointype, node->quals, block);
+}
+
 /*
  * trickle_ivm_outer_delta: the arms of a left, right or full join's change
- * when the scan at ps (below it) flips.  See the file comment.
+ * when the scan at ps (below it) flips.  See the file comment; which rule
+ * applies depends on which side flips first (model.c).
  */
 List *
 trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
@@ -527,57 +536,67 @@ trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	IvmNode    *l = node->left;
 	IvmNode    *r = node->right;
 	bool		in_left = trickle_ivm_holds(l, ps);
-	List	   *arms;
 
-	switch (node->jointype)
+	if (node->jointype == JOIN_LEFT || node->jointype == JOIN_RIGHT)
 	{
-		case JOIN_LEFT:
-			if (in_left)
-				return trickle_ivm_join_arms(t, trickle_ivm_delta(t, l, block, ps),
-											 list_make1(trickle_ivm_native(t, r, block)),
-											 JOIN_LEFT, node->quals, block);
-			arms = trickle_ivm_state(t, l, block, ps);
-			return list_concat(trickle_ivm_join_arms(t, arms, trickle_ivm_delta(t, r, block, ps),
-													 JOIN_INNER, node->quals, block),
-							   padded_change(t, arms, trickle_ivm_node_items(l), r, block,
-											 node->quals, ps));
-		case JOIN_RIGHT:
-			if (!in_left)
-				return trickle_ivm_join_arms(t, list_make1(trickle_ivm_native(t, l, block)),
-											 trickle_ivm_delta(t, r, block, ps),
-											 JOIN_RIGHT, node->quals, block);
-			arms = trickle_ivm_state(t, r, block, ps);
-			return list_concat(trickle_ivm_join_arms(t, trickle_ivm_delta(t, l, block, ps), arms,
-													 JOIN_INNER, node->quals, block),
-							   padded_change(t, arms, trickle_ivm_node_items(r), l, block,
-											 node->quals, ps));
-		case JOIN_FULL:
-			if (in_left)
-			{
-				/* the right side is new */
-				List	   *rnew = list_make1(trickle_ivm_native(t, r, block));
+		bool		left_preserved = node->jointype == JOIN_LEFT;
+		IvmNode    *p = left_preserved ? l : r;
+		IvmNode    *n = left_preserved ? r : l;
+		List	   *dp;
+		List	   *parms;
+		List	   *inner;
 
-				return list_concat(trickle_ivm_join_arms(t, trickle_ivm_delta(t, l, block, ps), rnew,
-														 JOIN_LEFT, node->quals, block),
-								   padded_change(t, rnew, trickle_ivm_node_items(r), l, block,
-												 node->quals, ps));
-			}
-			else
+		if (trickle_ivm_holds(p, ps))
+		{
+			dp = trickle_ivm_delta(t, p, block, ps);
+			if (n->last < ps)
 			{
-				/* the left side is old */
-				List	   *dr = trickle_ivm_delta(t, r, block, ps);
+				/* the nullable side is new: the join itself, over the changes */
+				List	   *nnew = list_make1(trickle_ivm_native(t, n, block));
 
-				arms = trickle_ivm_state(t, l, block, ps);
-				return list_concat(list_concat(trickle_ivm_join_arms(t, arms, dr, JOIN_INNER,
-																	 node->quals, block),
-											   padded_change(t, arms, trickle_ivm_node_items(l), r,
-															 block, node->quals, ps)),
-								   padded_unmatched(t, dr, trickle_ivm_node_items(r), l, block,
-													node->quals, ps));
+				return left_preserved ? join_sides(t, node, block, dp, nnew, JOIN_LEFT) :
+					join_sides(t, node, block, nnew, dp, JOIN_RIGHT);
 			}
-		default:
-			elog(ERROR, "unexpected join type %d", (int) node->jointype);
+			/* the nullable side is old: matches, and the changes without one */
+			parms = trickle_ivm_state(t, n, block, ps);
+			inner = left_preserved ? join_sides(t, node, block, dp, parms, JOIN_INNER) :
+				join_sides(t, node, block, parms, dp, JOIN_INNER);
+			return list_concat(inner, padded_unmatched(t, dp, trickle_ivm_node_items(p), n,
+													   block, node->quals, ps));
+		}
+		/* a scan of the nullable side flips */
+		parms = trickle_ivm_state(t, p, block, ps);
+		dp = trickle_ivm_delta(t, n, block, ps);
+		inner = left_preserved ? join_sides(t, node, block, parms, dp, JOIN_INNER) :
+			join_sides(t, node, block, dp, parms, JOIN_INNER);
+		return list_concat(inner, padded_change(t, parms, trickle_ivm_node_items(p), n,
+												block, node->quals, ps));
 	}
+	if (node->jointype == JOIN_FULL)
+	{
+		IvmNode    *f = in_left ? l : r;	/* the side that flips */
+		IvmNode    *o = in_left ? r : l;
+		List	   *df = trickle_ivm_delta(t, f, block, ps);
+		List	   *ostate = trickle_ivm_state(t, o, block, ps);
+		List	   *arms;
+
+		if (o->last < ps)
+		{
+			/* the other side is new: the flipping side's rows as a join preserving them */
+			arms = in_left ? join_sides(t, node, block, df, ostate, JOIN_LEFT) :
+				join_sides(t, node, block, ostate, df, JOIN_RIGHT);
+			return list_concat(arms, padded_change(t, ostate, trickle_ivm_node_items(o), f,
+												   block, node->quals, ps));
+		}
+		/* the other side is old */
+		arms = in_left ? join_sides(t, node, block, df, ostate, JOIN_INNER) :
+			join_sides(t, node, block, ostate, df, JOIN_INNER);
+		arms = list_concat(arms, padded_change(t, ostate, trickle_ivm_node_items(o), f,
+											   block, node->quals, ps));
+		return list_concat(arms, padded_unmatched(t, df, trickle_ivm_node_items(f), o,
+												  block, node->quals, ps));
+	}
+	elog(ERROR, "unexpected join type %d", (int) node->jointype);
 }
 
 /* the terms of node at every flip of the scans of sub (a subtree of node) */
@@ -594,32 +613,30 @@ flips(IvmTerm *t, IvmNode *node, IvmNode *sub, IvmBlock *block)
 
 /*
  * trickle_ivm_outer_old: the arms of an outer join (or a join with a
- * LATERAL subquery), every scan of which is old, as a Z-set.  See the file
- * comment.
+ * LATERAL subquery), every scan of which is old, as a Z-set: its state
+ * with the side that flips first new, less that side's terms; when that
+ * side is not the nullable one, its new state less all its terms.
  */
 List *
 trickle_ivm_outer_old(IvmTerm *t, IvmNode *node, IvmBlock *block)
 {
 	IvmNode    *l = node->left;
 	IvmNode    *r = node->right;
+
 	if (r->item && r->item->scan < 0)
 		return list_concat(trickle_ivm_lateral_join(t, trickle_ivm_state(t, l, block, r->last),
 													node, block, IVM_POS_ALL_NEW, true),
 						   trickle_ivm_negate(flips(t, node, r, block)));
-	switch (node->jointype)
-	{
-		case JOIN_LEFT:
-			return list_concat(trickle_ivm_join_arms(t, trickle_ivm_state(t, l, block, r->last),
-													 list_make1(trickle_ivm_native(t, r, block)),
-													 JOIN_LEFT, node->quals, block),
-							   trickle_ivm_negate(flips(t, node, r, block)));
-		case JOIN_RIGHT:
-			return list_concat(trickle_ivm_join_arms(t, list_make1(trickle_ivm_native(t, l, block)),
-													 trickle_ivm_state(t, r, block, l->last),
-													 JOIN_RIGHT, node->quals, block),
-							   trickle_ivm_negate(flips(t, node, l, block)));
-		default:
-			return list_concat(list_make1(trickle_ivm_native(t, node, block)),
-							   trickle_ivm_negate(flips(t, node, node, block)));
-	}
+	if (node->jointype == JOIN_LEFT && r->first < l->first)
+		return list_concat(trickle_ivm_join_arms(t, trickle_ivm_state(t, l, block, r->last),
+												 list_make1(trickle_ivm_native(t, r, block)),
+												 JOIN_LEFT, node->quals, block),
+						   trickle_ivm_negate(flips(t, node, r, block)));
+	if (node->jointype == JOIN_RIGHT && l->first < r->first)
+		return list_concat(trickle_ivm_join_arms(t, list_make1(trickle_ivm_native(t, l, block)),
+												 trickle_ivm_state(t, r, block, l->last),
+												 JOIN_RIGHT, node->quals, block),
+						   trickle_ivm_negate(flips(t, node, l, block)));
+	return list_concat(list_make1(trickle_ivm_native(t, node, block)),
+					   trickle_ivm_negate(flips(t, node, node, block)));
 }

@@ -258,4 +258,35 @@ push @shapes, {
 	truncate => 1,
 };
 
+{
+	# Five joins in a chain, and two outer joins joined by a full one: the
+	# old state of an outer join subtree, and the changes of subtrees read
+	# by their parents' rules.
+	my $ddl = join('', map { "CREATE TABLE $_ (id int PRIMARY KEY, k int, v int);\n" } qw(a b c d e f));
+	my @tables = map {
+		{ name => $_, pk => 'id', rows => 8,
+		  cols => [ col('k', g_int(1, 4, 0.15), 'key'), col('v', g_int(0, 3, 0.1)) ] }
+	} qw(a b c d e f);
+	push @shapes, {
+		name => 'oj_long_chain',
+		ddl => $ddl,
+		tables => [ @tables ],
+		query => q{SELECT a.id AS a, b.id AS b, c.id AS c, d.id AS d, e.id AS e, f.id AS f
+			FROM a LEFT JOIN b ON b.k = a.k LEFT JOIN c ON c.k = b.k AND c.v <> a.v
+			JOIN d ON d.k = a.k FULL JOIN e ON e.k = coalesce(c.k, d.v)
+			LEFT JOIN f ON f.k = coalesce(e.k, a.k)},
+		cols => 'a, b, c, d, e, f',
+	};
+	push @shapes, {
+		name => 'oj_bushy',
+		ddl => $ddl,
+		tables => [ @tables ],
+		query => q{SELECT a.id AS a, b.id AS b, c.id AS c, d.id AS d
+			FROM (a LEFT JOIN b ON b.k = a.k) FULL JOIN (c RIGHT JOIN d ON d.k = c.k)
+			  ON coalesce(b.v, a.v) = coalesce(c.v, d.v)},
+		cols => 'a, b, c, d',
+		truncate => 1,
+	};
+}
+
 1;
