@@ -271,20 +271,20 @@ push @shapes, {
 		name => 'oj_long_chain',
 		ddl => $ddl,
 		tables => [ @tables ],
-		query => q{SELECT a.id AS a, b.id AS b, c.id AS c, d.id AS d, e.id AS e, f.id AS f
+		query => q{SELECT a.id AS aid, b.id AS bid, c.id AS cid, d.id AS did, e.id AS eid, f.id AS fid
 			FROM a LEFT JOIN b ON b.k = a.k LEFT JOIN c ON c.k = b.k AND c.v <> a.v
 			JOIN d ON d.k = a.k FULL JOIN e ON e.k = coalesce(c.k, d.v)
 			LEFT JOIN f ON f.k = coalesce(e.k, a.k)},
-		cols => 'a, b, c, d, e, f',
+		cols => 'aid, bid, cid, did, eid, fid',
 	};
 	push @shapes, {
 		name => 'oj_bushy',
 		ddl => $ddl,
 		tables => [ @tables ],
-		query => q{SELECT a.id AS a, b.id AS b, c.id AS c, d.id AS d
+		query => q{SELECT a.id AS aid, b.id AS bid, c.id AS cid, d.id AS did
 			FROM (a LEFT JOIN b ON b.k = a.k) FULL JOIN (c RIGHT JOIN d ON d.k = c.k)
 			  ON coalesce(b.v, a.v) = coalesce(c.v, d.v)},
-		cols => 'a, b, c, d',
+		cols => 'aid, bid, cid, did',
 		truncate => 1,
 	};
 }
