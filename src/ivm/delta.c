@@ -722,7 +722,6 @@ trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType jointype,
 				elog(ERROR, "weighted nullable side of an outer join in a delta");
 			arm->alias = alias_merge(t, a->alias, b->alias);
 			arm->weights = list_concat_copy(a->weights, b->weights);
-			arm->multi = a->multi || b->multi;
 			arm->from = psprintf("(%s %s %s ON %s)", a->from, join_keyword(jointype), b->from,
 								 trickle_ivm_slot(t, quals, home, arm->alias, NULL));
 			out = lappend(out, arm);
@@ -747,6 +746,21 @@ trickle_ivm_negate(List *arms)
 		out = lappend(out, arm);
 	}
 	return out;
+}
+
+/*
+ * trickle_ivm_unit_rows: the rows of sql, whose column __trickle_m is a
+ * signed multiplicity, as that many rows of weight (__trickle_w) 1 or -1.
+ * Grouped relations (candidates, padded rows) weigh their multiplicity, but
+ * the MERGE's sums add a row's argument once per row (src/refresh/codegen.c),
+ * so every row of a term weighs 1 or -1.
+ */
+char *
+trickle_ivm_unit_rows(const char *sql)
+{
+	return psprintf("SELECT m.*, pg_catalog.sign(m.__trickle_m)::pg_catalog.int4 AS __trickle_w"
+					" FROM (%s) m CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(m.__trickle_m))",
+					sql);
 }
 
 /* trickle_ivm_arm_weight: the SQL of an arm's weight */
@@ -864,7 +878,6 @@ typedef struct IvmDeltaCte
 	IvmNode    *node;
 	int			ps;
 	char	   *name;			/* of the WITH query */
-	bool		multi;
 } IvmDeltaCte;
 
 static List *
@@ -936,7 +949,6 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 			trickle_ivm_append_cols(&sql, t, items, x->alias, false, &first);
 			appendStringInfo(&sql, "%s%s AS __trickle_w FROM %s", first ? "" : ", ",
 							 trickle_ivm_arm_weight(x), x->from);
-			cte->multi |= x->multi;
 		}
 		t->ctes = lappend(t->ctes, psprintf("%s AS (%s)", cte->name, sql.data));
 		t->deltas = lappend(t->deltas, cte);
@@ -945,7 +957,6 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	arm = palloc0(sizeof(IvmArm));
 	arm->from = psprintf("%s %s", cte->name, a);
 	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
-	arm->multi = cte->multi;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, trickle_ivm_node_items(node))
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
@@ -1034,24 +1045,10 @@ trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
 							 tt->name);
 			first = false;
 		}
-		/*
-		 * Rows of grouped candidates or padded rows weigh their multiplicity;
-		 * the MERGE's sums add each row's argument once per unit of weight
-		 * (src/refresh/codegen.c), so such a row becomes that many rows of
-		 * weight 1 or -1.
-		 */
-		if (weighted && arm->multi)
-			appendStringInfo(&sql, "%spg_catalog.sign(%s)::pg_catalog.int4 AS __trickle_w FROM %s"
-							 " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(%s))",
-							 first ? "" : ", ", trickle_ivm_arm_weight(arm), arm->from,
+		if (weighted)
+			appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
 							 trickle_ivm_arm_weight(arm));
-		else
-		{
-			if (weighted)
-				appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
-								 trickle_ivm_arm_weight(arm));
-			appendStringInfo(&sql, " FROM %s", arm->from);
-		}
+		appendStringInfo(&sql, " FROM %s", arm->from);
 		if (t->m->top->where)
 			appendStringInfo(&sql, " WHERE %s",
 							 trickle_ivm_slot(t, t->m->top->where, t->m->top, arm->alias, subs));

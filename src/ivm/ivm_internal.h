@@ -163,7 +163,6 @@ typedef struct IvmArm
 	char	   *from;
 	List	   *weights;		/* char *: SQL of int4 factors */
 	const char **alias;			/* by item id */
-	bool		multi;			/* a weight can be other than 1 and -1 */
 } IvmArm;
 
 /* what a subquery in an expression becomes in one slot */
@@ -197,6 +196,7 @@ extern List *trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType
 								   Node *quals, IvmBlock *home);
 extern List *trickle_ivm_negate(List *arms);
 extern char *trickle_ivm_arm_weight(IvmArm *arm);
+extern char *trickle_ivm_unit_rows(const char *sql);
 extern void trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items,
 									const char **alias, bool nulls, bool *first);
 extern char *trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state);

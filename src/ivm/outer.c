@@ -449,12 +449,11 @@ padded_arm(IvmTerm *t, const char *counts, List *cand_items, List *null_items,
 	appendStringInfoString(&sql, "SELECT * FROM (SELECT ");
 	trickle_ivm_append_cols(&sql, t, cand_items, alias, false, &first);
 	trickle_ivm_append_cols(&sql, t, null_items, NULL, true, &first);
-	appendStringInfo(&sql, "%s(%s.__trickle_k * %s)::pg_catalog.int4 AS __trickle_w FROM (%s) %s OFFSET 0) %s"
-					 " WHERE %s.__trickle_w <> 0",
+	appendStringInfo(&sql, "%s(%s.__trickle_k * %s)::pg_catalog.int4 AS __trickle_m FROM (%s) %s OFFSET 0) %s"
+					 " WHERE %s.__trickle_m <> 0",
 					 first ? "" : ", ", c, psprintf(weight, c), counts, c, z, z);
-	arm->from = psprintf("(%s) %s", sql.data, a);
+	arm->from = psprintf("(%s) %s", trickle_ivm_unit_rows(sql.data), a);
 	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
-	arm->multi = true;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, list_concat_copy(cand_items, null_items))
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;

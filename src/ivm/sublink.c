@@ -86,7 +86,6 @@ trickle_ivm_lateral_join(IvmTerm *t, List *left, IvmNode *node, IvmBlock *block,
 		arm->alias = trickle_ivm_alias_copy(t, l->alias);
 		arm->alias[item->id] = qalias;
 		arm->weights = list_copy(l->weights);
-		arm->multi = l->multi;
 		arm->from = psprintf("(%s %s %s ON %s)", l->from,
 							 node->jointype == JOIN_LEFT ? "LEFT JOIN" : "JOIN", lateral,
 							 trickle_ivm_slot(t, node->quals, block, arm->alias, NULL));
@@ -103,9 +102,8 @@ candidates_arm(IvmTerm *t, const char *g0, List *items)
 	const char *a = trickle_ivm_new_alias(t);
 	ListCell   *lc;
 
-	arm->from = psprintf("(%s) %s", g0, a);
-	arm->weights = list_make1(psprintf("%s.__trickle_k", a));
-	arm->multi = true;
+	arm->from = psprintf("(%s) %s", trickle_ivm_unit_rows(psprintf("SELECT g.*, g.__trickle_k AS __trickle_m FROM (%s) g", g0)), a);
+	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, items)
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
@@ -353,13 +351,12 @@ trickle_ivm_sublink_term(IvmTerm *t, IvmSublink *k, int ps)
 			if (subs[sl->id].alias)
 				appendStringInfo(&sql, "%s%s.__trickle_v%d", first ? "" : ", ", gg, sl->id), first = false;
 		}
-		appendStringInfo(&sql, "%s%s.__trickle_v%c AS __trickle_v, %s%s.__trickle_k AS __trickle_w FROM %s",
+		appendStringInfo(&sql, "%s%s.__trickle_v%c AS __trickle_v, %s%s.__trickle_k AS __trickle_m FROM %s",
 						 first ? "" : ", ", gg, side == 0 ? 'a' : 'b', side == 0 ? "" : "- ", gg, gg);
 	}
 	arm = palloc0(sizeof(IvmArm));
-	arm->from = psprintf("(%s) %s", sql.data, a);
+	arm->from = psprintf("(%s) %s", trickle_ivm_unit_rows(sql.data), a);
 	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
-	arm->multi = true;
 	arm->alias = trickle_ivm_alias_copy(t, NULL);
 	foreach(lc, items)
 		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
