@@ -10,11 +10,14 @@
  *	L =|><|_c R  =  (L |><|_c R)  +  (L |>_c R) x NULL_R
  *
  * Both parts are linear in L: with R fixed, each row of L maps to its
- * matches or to its padded self.  So when a scan of L flips (R is new by
- * then: the flip order of model.c puts the nullable side first), the
- * term is dL =|><| R', the join itself run over L's changes.
+ * matches or to its padded self.  So when a scan of L flips while R is new
+ * (the flip order of model.c puts the nullable side first unless only the
+ * preserved side holds outer joins), the term is dL =|><| R', the join
+ * itself run over L's changes; while R is old, it is dL |><| R_old plus
+ * the rows of dL without a match in R's old state, counted as below with
+ * every scan of R still to flip.
  *
- * When a scan of R flips (L old, as a Z-set), the inner part is
+ * When a scan of R flips (L old as a Z-set, or new), the inner part is
  * L |><| dR, and the padded part changes for the rows l of L whose
  * matched-ness changed:
  *
@@ -33,7 +36,10 @@
  * probe into R' with OFFSET P, which an index on the join key answers by
  * reading at most P+1 matches.  Pa and Ps are summed in one join of the
  * candidates with the changes; a candidate whose Ps is 0 cannot change
- * and is dropped before any probe.
+ * and is dropped before any probe.  The changes are netted first by the
+ * columns the condition reads (net_changes): rows agreeing on them match
+ * the same candidates, so an UPDATE leaving the join key alone cancels out
+ * before any candidate is looked for.
  *
  * Candidates are grouped by value first (trickle_ivm_candidates): equal
  * rows have equal matches, so the group's weight (their multiplicity in
@@ -42,20 +48,22 @@
  * are where their equality is identity, by their text otherwise (1.0 and
  * 1.00 are equal numerics that a join condition can tell apart).
  *
- * Right joins mirror left joins.  A full join is both paddings: when its
- * left side flips (right side new), dL =|><| R' plus the right rows whose
- * matched-ness in L changed; when its right side flips (left side old),
- * L |><| dR, the left rows whose matched-ness in R changed, and the rows
- * of dR that have no match in L's old state (counted, with every scan of
- * L still to flip).
+ * Right joins mirror left joins.  A full join is both paddings: when a
+ * side F flips while the other side O is new, dF joined to O' preserving
+ * dF, plus the rows of O whose matched-ness in F changed; while O is old,
+ * dF |><| O_old, the rows of O whose matched-ness in F changed, and the
+ * rows of dF without a match in O's old state.
  *
  * The old state of an outer join subtree (needed when a scan outside it
- * flips and it is still old) is its state with the nullable side new, less
- * the terms that flip the nullable side's scans:
+ * flips and it is still old) is, when its nullable side flips first, its
+ * state with the nullable side new, less the terms that flip that side's
+ * scans:
  *
  *	(L =|><| R)_old = L_old =|><| R'  -  sum over scans j of R of  d_j(L =|><| R)
  *
- * and for a full join, its new state less the terms of all its scans.
+ * and otherwise its new state less the terms of all its scans.  The flip
+ * order makes either rare: a side holding outer joins flips first, so it
+ * is new, not old, while its sibling flips.
  *
  *-------------------------------------------------------------------------
  */
