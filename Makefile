@@ -30,6 +30,9 @@ OBJS = \
 	src/cdc/payload.o \
 	src/cdc/tree.o \
 	src/ivm/analyze.o \
+	src/ivm/model.o \
+	src/ivm/outer.o \
+	src/ivm/sublink.o \
 	src/ivm/delta.o \
 	src/ivm/recompute.o \
 	src/ivm/normalize.o \

@@ -13,14 +13,17 @@
  *			inheritance children (only trees whose every change the capture
  *			triggers see: src/cdc/tree.c), and other stream tables (their
  *			visible columns: a refresh's writes are captured like any
- *			table's), combined by comma or INNER JOIN, with any condition;
- *			views, non-recursive WITH queries and select-project-join
- *			subqueries, which src/ivm/normalize.c merges into the query
- *			first, so that their tables are scans like the others;
- *			set-returning functions (LATERAL or not), VALUES lists and
- *			subqueries that read no table, which the delta keeps as they
- *			are (constants of its sum, evaluated per row of what they join);
- *	WHERE	any expression without volatile functions;
+ *			table's), combined by comma or INNER, LEFT, RIGHT or FULL JOIN,
+ *			with any condition; LATERAL subqueries over tables
+ *			(src/ivm/model.c checks subqueries further); views,
+ *			non-recursive WITH queries and select-project-join subqueries,
+ *			which src/ivm/normalize.c merges into the query first, so that
+ *			their tables are scans like the others; set-returning functions
+ *			(LATERAL or not), VALUES lists and subqueries that read no
+ *			table, which the delta keeps as they are (constants of its sum,
+ *			evaluated per row of what they join);
+ *	WHERE	any expression (volatile functions were refused earlier),
+ *			subqueries included;
  *	SELECT	any immutable expressions of the columns, or for GROUP BY and
  *			aggregate queries exactly the grouping expressions and the
  *			aggregates count(*), count(x), sum, avg, min, max, bool_and and
@@ -85,6 +88,7 @@
 #include "cdc/cdc.h"
 #include "fdw/fdw.h"
 #include "ivm/ivm.h"
+#include "ivm/ivm_internal.h"
 #include "trickle.h"
 
 /*
@@ -204,9 +208,13 @@ hidden_column_problem(List *sources)
 	return NULL;
 }
 
-/* checks the FROM clause: inner joins of relations */
-static char *
-from_problem(Query *query, Node *node)
+/*
+ * trickle_ivm_from_problem: checks a FROM clause: tables joined by inner and
+ * outer joins, and LATERAL subqueries (which src/ivm/model.c checks
+ * further); also used for the FROM clauses of subqueries.
+ */
+char *
+trickle_ivm_from_problem(Query *query, Node *node)
 {
 	if (node == NULL)
 		return NULL;
@@ -216,7 +224,7 @@ from_problem(Query *query, Node *node)
 
 		foreach(lc, ((FromExpr *) node)->fromlist)
 		{
-			char	   *problem = from_problem(query, lfirst(lc));
+			char	   *problem = trickle_ivm_from_problem(query, lfirst(lc));
 
 			if (problem)
 				return problem;
@@ -228,13 +236,12 @@ from_problem(Query *query, Node *node)
 		JoinExpr   *join = (JoinExpr *) node;
 		char	   *problem;
 
-		if (join->jointype != JOIN_INNER)
-			return pstrdup(join->jointype == JOIN_LEFT ? "LEFT JOIN" :
-						   join->jointype == JOIN_RIGHT ? "RIGHT JOIN" :
-						   join->jointype == JOIN_FULL ? "FULL JOIN" : "an outer join");
-		if ((problem = from_problem(query, join->larg)) != NULL)
+		if (join->jointype != JOIN_INNER && join->jointype != JOIN_LEFT &&
+			join->jointype != JOIN_RIGHT && join->jointype != JOIN_FULL)
+			return pstrdup("this kind of join");
+		if ((problem = trickle_ivm_from_problem(query, join->larg)) != NULL)
 			return problem;
-		return from_problem(query, join->rarg);
+		return trickle_ivm_from_problem(query, join->rarg);
 	}
 	if (IsA(node, RangeTblRef))
 	{
@@ -248,8 +255,11 @@ from_problem(Query *query, Node *node)
 				return source_problem(rte->relid, rte->inh);
 			case RTE_SUBQUERY:
 				/* one normalize.c kept: a constant if it reads no table */
-				return trickle_ivm_reads_relations(rte->subquery) ?
-					pstrdup("a subquery in FROM") : NULL;
+				if (!trickle_ivm_reads_relations(rte->subquery))
+					return NULL;
+				if (rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1))
+					return trickle_ivm_from_problem(rte->subquery, (Node *) rte->subquery->jointree);
+				return pstrdup("a subquery in FROM");
 			case RTE_FUNCTION:
 			case RTE_VALUES:
 				/* read no source: the same in every term of the delta */
@@ -389,59 +399,6 @@ impure_problem(TrickleIvmPlan *plan, Query *query)
 	else if (contain_volatile_functions((Node *) query))
 		trickle_ivm_refuse(plan, "a volatile expression");
 	return !plan->supported;
-}
-
-typedef struct VarContext
-{
-	Query	   *query;
-	List	   *sources;		/* TrickleIvmSource */
-	bool		whole_row;
-} VarContext;
-
-static bool
-collect_vars(Node *node, VarContext *ctx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-		RangeTblEntry *rte;
-		ListCell   *lc;
-		TrickleIvmSource *src = NULL;
-
-		if (var->varlevelsup != 0)
-			return false;
-		rte = rt_fetch(var->varno, ctx->query->rtable);
-		if (rte->rtekind != RTE_RELATION)
-			return false;
-		if (var->varattno == 0)
-		{
-			ctx->whole_row = true;
-			return false;
-		}
-		foreach(lc, ctx->sources)
-		{
-			if (((TrickleIvmSource *) lfirst(lc))->relid == rte->relid)
-				src = lfirst(lc);
-		}
-		if (src == NULL)
-		{
-			src = palloc0(sizeof(TrickleIvmSource));
-			src->relid = rte->relid;
-			ctx->sources = lappend(ctx->sources, src);
-		}
-		if (!list_member_int(src->attnums, var->varattno))
-			src->attnums = list_append_unique_int(src->attnums, var->varattno);
-		return false;
-	}
-	return expression_tree_walker(node, collect_vars, ctx);
-}
-
-static int
-cmp_int(const ListCell *a, const ListCell *b)
-{
-	return lfirst_int(a) - lfirst_int(b);
 }
 
 static bool
@@ -635,11 +592,8 @@ TrickleIvmPlan *
 trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 {
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
-	VarContext	ctx = {0};
 	ListCell   *lc;
-	Node	   *flat;
 	char	   *problem;
-	int			rtindex = 0;
 
 	plan->supported = true;
 	plan->sql = sql;
@@ -664,60 +618,18 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 		recompute->views = plan->views;
 		return recompute;
 	}
-	if (query->hasSubLinks)
-		return trickle_ivm_refuse(plan, "a subquery in an expression");
 	if (query->hasTargetSRFs)
 		return trickle_ivm_refuse(plan, "set-returning functions in the select list");
 	if (query->jointree->fromlist == NIL)
 		return trickle_ivm_refuse(plan, "a query without FROM");
-	if ((problem = from_problem(query, (Node *) query->jointree)) != NULL)
+	if ((problem = trickle_ivm_from_problem(query, (Node *) query->jointree)) != NULL)
 		return trickle_ivm_refuse(plan, "%s", problem);
 
-	foreach(lc, query->rtable)
-	{
-		RangeTblEntry *rte = lfirst(lc);
-
-		rtindex++;
-		if (rte->rtekind == RTE_RELATION)
-		{
-			TrickleIvmScan *scan = palloc(sizeof(TrickleIvmScan));
-
-			scan->rtindex = rtindex;
-			scan->relid = rte->relid;
-			scan->inh = rte->inh;
-			plan->scans = lappend(plan->scans, scan);
-		}
-	}
-
-	/* the source columns read, seen through join aliases */
-	ctx.query = query;
-	flat = flatten_join_alias_vars(query, (Node *) list_make3(query->targetList,
-															  query->jointree,
-															  trickle_ivm_from_exprs(query)));
-	collect_vars(flat, &ctx);
-	if (ctx.whole_row)
-		return trickle_ivm_refuse(plan, "a whole-row reference to a table");
-	if ((problem = hidden_column_problem(ctx.sources)) != NULL)
+	/* scans (also inside subqueries) and the columns read of each source */
+	if ((problem = trickle_ivm_model_plan(plan)) != NULL)
 		return trickle_ivm_refuse(plan, "%s", problem);
-	foreach(lc, plan->scans)
-	{
-		TrickleIvmScan *scan = lfirst(lc);
-		ListCell   *lc2;
-		bool		seen = false;
-
-		foreach(lc2, ctx.sources)
-			seen |= ((TrickleIvmSource *) lfirst(lc2))->relid == scan->relid;
-		if (!seen)
-		{
-			TrickleIvmSource *src = palloc0(sizeof(TrickleIvmSource));
-
-			src->relid = scan->relid;
-			ctx.sources = lappend(ctx.sources, src);
-		}
-	}
-	foreach(lc, ctx.sources)
-		list_sort(((TrickleIvmSource *) lfirst(lc))->attnums, cmp_int);
-	plan->sources = ctx.sources;
+	if ((problem = hidden_column_problem(plan->sources)) != NULL)
+		return trickle_ivm_refuse(plan, "%s", problem);
 
 	/*
 	 * Aggregates the algebraic path cannot maintain from state columns are
@@ -782,10 +694,38 @@ describe_item(StringInfo buf, RangeTblEntry *rte)
 		appendStringInfoString(buf, " (LATERAL)");
 }
 
+static void describe_from(StringInfo buf, TrickleIvmPlan *plan, IvmModel *m, Query *query,
+						  Node *node, int depth);
+
+/* the subqueries of expr (WHERE or the select list of the top query), each with its body */
 static void
-describe_from(StringInfo buf, TrickleIvmPlan *plan, Node *node, int depth)
+describe_sublinks(StringInfo buf, TrickleIvmPlan *plan, IvmModel *m, bool in_where, int depth)
 {
-	Query	   *query = plan->query;
+	ListCell   *lc;
+
+	foreach(lc, m->sublinks)
+	{
+		IvmSublink *sl = lfirst(lc);
+		Query	   *body = (Query *) sl->sublink->subselect;
+
+		if (sl->in_where != in_where)
+			continue;
+		appendStringInfoSpaces(buf, depth * 2);
+		appendStringInfo(buf, "%s\n", trickle_ivm_sublink_label(sl));
+		describe_from(buf, plan, m, body, (Node *) body->jointree, depth + 1);
+	}
+}
+
+/*
+ * describe_from: the FROM/WHERE of query (the top query of m, or a
+ * subquery's body), a node at a time; the top query's items name the view,
+ * WITH query or subquery they came from
+ */
+static void
+describe_from(StringInfo buf, TrickleIvmPlan *plan, IvmModel *m, Query *query, Node *node,
+			  int depth)
+{
+	bool		top = query == m->query;
 
 	if (IsA(node, FromExpr))
 	{
@@ -799,31 +739,50 @@ describe_from(StringInfo buf, TrickleIvmPlan *plan, Node *node, int depth)
 			depth++;
 		}
 		if (list_length(from->fromlist) == 1)
+			describe_from(buf, plan, m, query, linitial(from->fromlist), depth);
+		else
 		{
-			describe_from(buf, plan, linitial(from->fromlist), depth);
-			return;
+			appendStringInfoSpaces(buf, depth * 2);
+			appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
+			foreach(lc, from->fromlist)
+				describe_from(buf, plan, m, query, lfirst(lc), depth + 1);
 		}
-		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfo(buf, "Inner Join (%d inputs)\n", list_length(from->fromlist));
-		foreach(lc, from->fromlist)
-			describe_from(buf, plan, lfirst(lc), depth + 1);
+		if (top)
+			describe_sublinks(buf, plan, m, true, depth);
 	}
 	else if (IsA(node, JoinExpr))
 	{
 		JoinExpr   *join = (JoinExpr *) node;
+		const char *type = join->jointype == JOIN_LEFT ? "Left" :
+			join->jointype == JOIN_RIGHT ? "Right" :
+			join->jointype == JOIN_FULL ? "Full" : "Inner";
 
 		appendStringInfoSpaces(buf, depth * 2);
-		appendStringInfoString(buf, join->quals ? "Inner Join (ON)\n" : "Inner Join\n");
-		describe_from(buf, plan, join->larg, depth + 1);
-		describe_from(buf, plan, join->rarg, depth + 1);
+		if (join->usingClause)
+			appendStringInfo(buf, "%s Join (USING)\n", type);
+		else if (join->quals)
+			appendStringInfo(buf, "%s Join (ON)\n", type);
+		else
+			appendStringInfo(buf, "%s Join\n", type);
+		describe_from(buf, plan, m, query, join->larg, depth + 1);
+		describe_from(buf, plan, m, query, join->rarg, depth + 1);
 	}
 	else if (IsA(node, RangeTblRef))
 	{
 		int			rtindex = ((RangeTblRef *) node)->rtindex;
-		const char *origin = trickle_ivm_origin(plan, rtindex);
+		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
+		/* a subquery kept in FROM is its own origin */
+		const char *origin = top && rte->rtekind != RTE_SUBQUERY ?
+			trickle_ivm_origin(plan, rtindex) : NULL;
 
 		appendStringInfoSpaces(buf, depth * 2);
-		describe_item(buf, rt_fetch(rtindex, query->rtable));
+		if (rte->rtekind == RTE_SUBQUERY && trickle_ivm_reads_relations(rte->subquery))
+		{
+			appendStringInfoString(buf, "Lateral Subquery: recomputed per affected row\n");
+			describe_from(buf, plan, m, rte->subquery, (Node *) rte->subquery->jointree, depth + 1);
+			return;
+		}
+		describe_item(buf, rte);
 		if (origin)
 			appendStringInfo(buf, " (%s)", origin);
 		appendStringInfoChar(buf, '\n');
@@ -847,7 +806,10 @@ static const char *const agg_names[] = {
 void
 trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth)
 {
-	describe_from(buf, block, (Node *) block->query->jointree, depth);
+	IvmModel   *m = trickle_ivm_model(block, block->query);
+
+	describe_from(buf, block, m, block->query, (Node *) block->query->jointree, depth);
+	describe_sublinks(buf, block, m, false, depth);
 }
 
 /*
@@ -891,7 +853,7 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	else
 		appendStringInfo(&buf, "Project (%d columns)\n", list_length(plan->columns));
 	if (!plan->recompute)
-		describe_from(&buf, plan, (Node *) plan->query->jointree, 1);
+		trickle_ivm_describe_block(&buf, plan, 1);
 	if (buf.len > 0 && buf.data[buf.len - 1] == '\n')
 		buf.data[--buf.len] = '\0';
 	return buf.data;

@@ -1,28 +1,43 @@
 /*-------------------------------------------------------------------------
  *
  * delta.c
- *	  The delta of a select-project-join block, as SQL.
+ *	  The delta of a defining query's FROM/WHERE block, as SQL.
  *
- * With R_i the i-th relation occurrence of the FROM clause, R_i' its state
- * now (at the refresh's snapshot S), R_i its state as of the frontier F, and
- * dR_i its changes in between (R_i' = R_i + dR_i, as Z-sets), the change of
- * the join is the telescoping sum
+ * With R_i the i-th scan (a table occurrence, also inside a subquery), R_i'
+ * its state now (at the refresh's snapshot S), R_i its state as of the
+ * frontier F, and dR_i its changes in between (R_i' = R_i + dR_i, as
+ * Z-sets: rows with signed weights), the change of the query Q is the
+ * telescoping sum
  *
- *	d(R_1 x ... x R_n) = sum over i of  R_1' x .. x R_(i-1)' x dR_i x R_(i+1) x .. x R_n
+ *	dQ = sum over i of  Q(sigma_i) - Q(sigma_(i-1))
  *
- * and filters and projections apply to each term unchanged.  Term i is the
- * defining query itself, with the range table entry of R_i replaced by a
- * subquery over the source's change buffer, and those of R_(i+1) .. R_n by
- * the old state, written as R' + (-dR): the current rows with weight +1 and
- * the changes with their weights negated.  Each row's weight is the product
- * of its inputs' weights.  Working on the analysed Query keeps every
- * expression, join condition and name exactly as the user wrote it; the
- * result is deparsed like a view.
+ * where sigma_i has the scans up to i (in the flip order of model.c) new
+ * and the others old.  Term i is one summand.  Where Q is linear in R_i
+ * (inner joins, filters, projections, the preserved side of an outer
+ * join) it is Q with R_i replaced by dR_i; the old state of another scan
+ * is written as the Z-set R' + (-dR).  Where Q is not linear in R_i (the
+ * nullable side of an outer join, a subquery in an expression, a LATERAL
+ * subquery), outer.c and sublink.c supply rules.
  *
- * A replacement subquery has one output column per attribute of the table,
- * at the same position, so that the query's Vars keep pointing at the same
- * columns: columns the stream table does not read are NULLs of the right
- * type, dropped columns NULL integers.  The weight column comes last.
+ * Terms are built as SQL text in *arms* (ivm_internal.h): a FROM clause of
+ * aliased relations, each exposing the columns of the items it provides as
+ * c<item>_<attno>, plus weight factors.  Joining two lists of arms joins
+ * each pair, so every arm stays one flat FROM clause the planner can
+ * optimize as a whole (a UNION ALL of joins would fence its arms off from
+ * the indexes of the relations they join).  A term is the UNION ALL of its
+ * arms, each projected to the term's columns and filtered by WHERE.
+ *
+ * User expressions (join conditions, WHERE, the output columns) are never
+ * printed here: the text holds a parameter placeholder ($7, $8, ... after
+ * the six parameters every term takes) for each, a *slot* remembering the
+ * expression and which alias provides each item at that place.  The text
+ * is parsed, each placeholder is replaced by its expression with every Var
+ * pointed at the right alias and c<item>_<att> column (join alias Vars
+ * expanded, subqueries in expressions possibly replaced: see
+ * IvmSubValue), and the result is deparsed like a view, so expressions
+ * keep exactly the user's operators, functions, collations and names.  A
+ * LATERAL subquery's body is put in place the same way, into the range
+ * table entry of an alias ("query slot").
  *
  * The changes read are exactly the buffer rows that the refresh's snapshot
  * sees (it reads the buffer) and that were not consumed at the frontier
@@ -41,8 +56,8 @@
 #include "parser/analyze.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -53,6 +68,7 @@
 #include "cdc/cdc.h"
 #include "fdw/fdw.h"
 #include "ivm/ivm.h"
+#include "ivm/ivm_internal.h"
 #include "trickle.h"
 
 const Oid	trickle_delta_param_types[TRICKLE_DELTA_NPARAMS] = {
@@ -81,65 +97,411 @@ trickle_delta_changes_sql(Oid relid, const char *alias)
 					alias, alias, alias, alias);
 }
 
-static List *
-source_attnums(TrickleIvmPlan *plan, Oid relid)
+/* ---------------------------------------------------------------------
+ * Slots
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct IvmSlot
 {
-	ListCell   *lc;
+	int			paramid;		/* expression slot: its placeholder $n */
+	char	   *qalias;			/* query slot: the alias of its range table entry */
+	Node	   *expr;			/* an expression, or a query slot's Query */
+	IvmBlock   *home;			/* the block level 0 of expr's free Vars refers to */
+	const char **alias;			/* item id -> alias providing its columns */
+	IvmSubValue *subs;			/* sublink id -> replacement, or NULL */
+} IvmSlot;
 
-	foreach(lc, plan->sources)
-	{
-		TrickleIvmSource *src = lfirst(lc);
-
-		if (src->relid == relid)
-			return src->attnums;
-	}
-	return NIL;
+const char *
+trickle_ivm_new_alias(IvmTerm *t)
+{
+	return psprintf("x%d", ++t->naliases);
 }
 
-static char *
-column_name(Form_pg_attribute att)
+const char **
+trickle_ivm_alias_copy(IvmTerm *t, const char **alias)
 {
-	return att->attisdropped ? psprintf("__trickle_dropped_%d", att->attnum) :
-		pstrdup(NameStr(att->attname));
+	int			n = Max(list_length(t->m->items), 1);
+	const char **copy = palloc0(sizeof(char *) * n);
+
+	if (alias)
+		memcpy(copy, alias, sizeof(char *) * n);
+	return copy;
+}
+
+static int
+next_paramid(IvmTerm *t)
+{
+	ListCell   *lc;
+	int			id = TRICKLE_DELTA_NPARAMS;
+
+	foreach(lc, t->slots)
+	{
+		if (((IvmSlot *) lfirst(lc))->paramid > id)
+			id = ((IvmSlot *) lfirst(lc))->paramid;
+	}
+	return id + 1;
 }
 
 /*
- * append_scan_columns: the table's columns in attribute order, read from
- * alias (a buffer when from_buffer), NULL where the stream table does not
- * read them, then the weight expression.
+ * trickle_ivm_slot: the placeholder standing for expr (NULL: true), whose
+ * Vars refer to home's level (and the levels above it); alias says which
+ * relation provides each item at the place the placeholder goes, subs
+ * what the subqueries of expr become there.
  */
-static void
-append_scan_columns(StringInfo sql, Relation rel, List *attnums, const char *alias,
-					bool from_buffer, const char *weight)
+char *
+trickle_ivm_slot(IvmTerm *t, Node *expr, IvmBlock *home, const char **alias,
+				 IvmSubValue *subs)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
+	IvmSlot    *slot;
 
-	appendStringInfoString(sql, "SELECT ");
-	for (i = 0; i < desc->natts; i++)
+	if (expr == NULL)
+		return pstrdup("true");
+	slot = palloc0(sizeof(IvmSlot));
+	slot->paramid = next_paramid(t);
+	slot->expr = expr;
+	slot->home = home;
+	slot->alias = trickle_ivm_alias_copy(t, alias);
+	slot->subs = subs;
+	t->slots = lappend(t->slots, slot);
+	return psprintf("$%d", slot->paramid);
+}
+
+static char *
+type_sql(Oid type, int32 typmod, Oid collation)
+{
+	char	   *sql = format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
+										   FORMAT_TYPE_FORCE_QUALIFY);
+
+	if (OidIsValid(collation))
+		sql = psprintf("%s COLLATE %s", sql, generate_collation_name(collation));
+	return sql;
+}
+
+/*
+ * trickle_ivm_query_slot: "LATERAL (...) alias" standing for body, the
+ * subquery of LATERAL item item, whose outer references (one level up)
+ * refer to home.
+ */
+char *
+trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home, const char **alias,
+					   IvmItem *item, const char **qalias)
+{
+	IvmSlot    *slot = palloc0(sizeof(IvmSlot));
+	StringInfoData sql;
+	ListCell   *lc;
+
+	slot->qalias = pstrdup(trickle_ivm_new_alias(t));
+	slot->expr = (Node *) body;
+	slot->home = home;
+	slot->alias = trickle_ivm_alias_copy(t, alias);
+	t->slots = lappend(t->slots, slot);
+	*qalias = slot->qalias;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "LATERAL (SELECT ");
+	foreach(lc, item->cols)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		const char *name = quote_identifier(column_name(att));
+		IvmCol	   *col = lfirst(lc);
 
-		if (att->attisdropped)
-			appendStringInfo(sql, "NULL::pg_catalog.int4 AS %s, ", name);
-		else if (!list_member_int(attnums, att->attnum))
-		{
-			appendStringInfo(sql, "NULL::%s",
-							 format_type_extended(att->atttypid, att->atttypmod,
-												  FORMAT_TYPE_TYPEMOD_GIVEN |
-												  FORMAT_TYPE_FORCE_QUALIFY));
-			if (OidIsValid(att->attcollation))
-				appendStringInfo(sql, " COLLATE %s", generate_collation_name(att->attcollation));
-			appendStringInfo(sql, " AS %s, ", name);
-		}
-		else if (from_buffer)
-			appendStringInfo(sql, "%s.%s AS %s, ", alias,
-							 trickle_buffer_column(att->attnum), name);
-		else
-			appendStringInfo(sql, "%s.%s AS %s, ", alias, name, name);
+		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(item->cols) ? "" : ", ",
+						 type_sql(col->type, col->typmod, col->collation),
+						 trickle_ivm_col_name(item, col));
 	}
-	appendStringInfo(sql, "%s AS __trickle_w", weight);
+	/* a column alias list, which the deparsed subquery keeps */
+	appendStringInfo(&sql, ") %s(", slot->qalias);
+	foreach(lc, item->cols)
+		appendStringInfo(&sql, "%s%s", lc == list_head(item->cols) ? "" : ", ",
+						 trickle_ivm_col_name(item, lfirst(lc)));
+	appendStringInfoChar(&sql, ')');
+	return sql.data;
+}
+
+/* ---------------------------------------------------------------------
+ * Putting the slots in place
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct FinishContext
+{
+	IvmTerm    *t;
+	List	   *stack;			/* the generated Queries, innermost first */
+} FinishContext;
+
+typedef struct RemapContext
+{
+	FinishContext *fc;
+	IvmSlot    *slot;
+	int			depth;			/* query levels entered inside the slot's expression */
+} RemapContext;
+
+/* the range table index and attribute number of alias.column, and its level */
+static void
+resolve(FinishContext *fc, const char *alias, const char *column, int *varno,
+		int *attno, int *level)
+{
+	ListCell   *lc;
+	int			l = 0;
+
+	foreach(lc, fc->stack)
+	{
+		Query	   *q = lfirst(lc);
+		ListCell   *lc2;
+		int			rtindex = 0;
+
+		foreach(lc2, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc2);
+			ListCell   *lc3;
+			int			a = 0;
+
+			rtindex++;
+			if (rte->eref == NULL || strcmp(rte->eref->aliasname, alias) != 0)
+				continue;
+			foreach(lc3, rte->eref->colnames)
+			{
+				a++;
+				if (strcmp(strVal(lfirst(lc3)), column) == 0)
+				{
+					*varno = rtindex;
+					*attno = a;
+					*level = l;
+					return;
+				}
+			}
+			elog(ERROR, "relation %s of the delta has no column %s", alias, column);
+		}
+		l++;
+	}
+	elog(ERROR, "the delta has no relation %s", alias);
+}
+
+static IvmSublink *
+sublink_of(IvmModel *m, SubLink *sub)
+{
+	ListCell   *lc;
+
+	foreach(lc, m->sublinks)
+	{
+		if (((IvmSublink *) lfirst(lc))->sublink == sub)
+			return lfirst(lc);
+	}
+	return NULL;
+}
+
+static Node *
+remap_mutator(Node *node, RemapContext *rc)
+{
+	IvmSlot    *slot = rc->slot;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
+		int			k = (int) var->varlevelsup - rc->depth;
+		IvmBlock   *block;
+		RangeTblEntry *rte;
+		IvmItem    *item;
+		const char *alias;
+		int			varno;
+		int			attno;
+		int			level;
+		Var		   *out;
+
+		if (k < 0)
+			return copyObject(node);
+		block = trickle_ivm_block_up(slot->home, k);
+		rte = rt_fetch(var->varno, block->query->rtable);
+		if (rte->rtekind == RTE_JOIN)
+		{
+			Node	   *expr = copyObject(list_nth(rte->joinaliasvars, var->varattno - 1));
+
+			IncrementVarSublevelsUp(expr, var->varlevelsup, 0);
+			return remap_mutator(expr, rc);
+		}
+		item = trickle_ivm_item_at(block, var->varno);
+		alias = slot->alias[item->id];
+		if (alias == NULL)
+			elog(ERROR, "no relation of the delta provides item %d", item->id);
+		resolve(rc->fc, alias, psprintf("c%d_%d", item->id, var->varattno),
+				&varno, &attno, &level);
+		out = makeVar(varno, attno, var->vartype, var->vartypmod, var->varcollid,
+					  rc->depth + level);
+		out->location = var->location;
+		return (Node *) out;
+	}
+	if (IsA(node, SubLink) && slot->subs)
+	{
+		IvmSublink *sl = sublink_of(rc->fc->t->m, (SubLink *) node);
+
+		if (sl && slot->subs[sl->id].replacement)
+			return remap_mutator(slot->subs[sl->id].replacement, rc);
+		if (sl && slot->subs[sl->id].alias)
+		{
+			int			varno;
+			int			attno;
+			int			level;
+
+			resolve(rc->fc, slot->subs[sl->id].alias, slot->subs[sl->id].column,
+					&varno, &attno, &level);
+			return (Node *) makeVar(varno, attno, exprType(node), exprTypmod(node),
+									exprCollation(node), rc->depth + level);
+		}
+	}
+	if (IsA(node, Query))
+	{
+		Query	   *q;
+
+		rc->depth++;
+		q = query_tree_mutator((Query *) node, remap_mutator, rc, 0);
+		rc->depth--;
+		return (Node *) q;
+	}
+	return expression_tree_mutator(node, remap_mutator, rc);
+}
+
+static IvmSlot *
+slot_by_param(IvmTerm *t, int paramid)
+{
+	ListCell   *lc;
+
+	foreach(lc, t->slots)
+	{
+		if (((IvmSlot *) lfirst(lc))->paramid == paramid)
+			return lfirst(lc);
+	}
+	elog(ERROR, "no slot for parameter $%d", paramid);
+}
+
+static Node *
+finish_mutator(Node *node, FinishContext *fc)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		fc->stack = lcons(q, fc->stack);
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = lfirst(lc);
+			ListCell   *lc2;
+
+			if (rte->rtekind != RTE_SUBQUERY || rte->eref == NULL)
+				continue;
+			foreach(lc2, fc->t->slots)
+			{
+				IvmSlot    *slot = lfirst(lc2);
+				RemapContext rc;
+
+				if (slot->qalias == NULL || strcmp(slot->qalias, rte->eref->aliasname) != 0)
+					continue;
+				rc.fc = fc;
+				rc.slot = slot;
+				rc.depth = 1;
+				rte->subquery = query_tree_mutator((Query *) slot->expr, remap_mutator, &rc, 0);
+			}
+		}
+		q = query_tree_mutator(q, finish_mutator, fc, QTW_DONT_COPY_QUERY);
+		fc->stack = list_delete_first(fc->stack);
+		return (Node *) q;
+	}
+	if (IsA(node, Param) && ((Param *) node)->paramkind == PARAM_EXTERN &&
+		((Param *) node)->paramid > TRICKLE_DELTA_NPARAMS)
+	{
+		IvmSlot    *slot = slot_by_param(fc->t, ((Param *) node)->paramid);
+		RemapContext rc;
+
+		rc.fc = fc;
+		rc.slot = slot;
+		rc.depth = 0;
+		return remap_mutator(slot->expr, &rc);
+	}
+	return expression_tree_mutator(node, finish_mutator, fc);
+}
+
+static void
+finish_error_callback(void *arg)
+{
+	errcontext("generated delta SQL: %s", (const char *) arg);
+}
+
+static Query *
+parse_sql(const char *sql, Oid *types, int ntypes)
+{
+	int			nestlevel = NewGUCNestLevel();
+	ErrorContextCallback errcallback;
+	List	   *raw;
+	Query	   *query;
+
+	errcallback.callback = finish_error_callback;
+	errcallback.arg = (void *) sql;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	(void) set_config_option("search_path", TRICKLE_SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	query = parse_analyze_fixedparams(linitial(raw), sql, types, ntypes, NULL);
+	AtEOXact_GUC(true, nestlevel);
+	error_context_stack = errcallback.previous;
+	return query;
+}
+
+/* the term's SQL with its slots filled in, deparsed */
+static char *
+finish(IvmTerm *t, const char *sql)
+{
+	int			n = next_paramid(t) - 1;
+	Oid		   *types = palloc0(sizeof(Oid) * n);
+	FinishContext fc = {0};
+	ListCell   *lc;
+	Query	   *q;
+
+	memcpy(types, trickle_delta_param_types, sizeof(Oid) * TRICKLE_DELTA_NPARAMS);
+	foreach(lc, t->slots)
+	{
+		IvmSlot    *slot = lfirst(lc);
+
+		if (slot->paramid)
+			types[slot->paramid - 1] = exprType(slot->expr);
+	}
+	q = parse_sql(sql, types, n);
+	fc.t = t;
+	q = (Query *) finish_mutator((Node *) q, &fc);
+	return trickle_query_deparse(q);
+}
+
+/* ---------------------------------------------------------------------
+ * Scans
+ * ---------------------------------------------------------------------
+ */
+
+/* the column list of a leaf: each column read, from src (a buffer or table) */
+static void
+append_leaf_cols(StringInfo sql, IvmItem *item, const char *src, bool buffer, bool *first)
+{
+	ListCell   *lc;
+
+	foreach(lc, item->cols)
+	{
+		IvmCol	   *col = lfirst(lc);
+
+		appendStringInfo(sql, "%s%s.%s AS %s", *first ? "" : ", ", src,
+						 buffer ? trickle_buffer_column(col->att) :
+						 quote_identifier(get_attname(item->relid, col->att, false)),
+						 trickle_ivm_col_name(item, col));
+		*first = false;
+	}
+}
+
+static char *
+rel_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
 }
 
 /*
@@ -179,121 +541,540 @@ buffer_columns(Oid relid)
 }
 
 /*
- * the SQL replacing scan relid: its changes, or its state at the frontier.
- * A partitioned or inheritance source's buffer holds the changes of its
- * whole tree, in its own column numbering; its current state is read with
- * the tree unless the query said ONLY.
+ * append_changes: the SELECT of item's changes, their weights negated
+ * when negate.
+ *
+ * Where the query joins, each change row is multiplied by its matches in
+ * the other items, so changes that cancel (an UPDATE of a column the query
+ * does not read is a -1/+1 pair of equal rows, as every pgbench
+ * transaction makes of its branch row) are summed away first: the same
+ * Z-set, fewer rows to join.  What is left is expanded back into rows of
+ * weight 1 or -1, since the aggregate path adds each row's argument once,
+ * whatever its weight.  A keyed recompute's block (keys_only) needs every
+ * key a change touched, cancelling or not.
+ */
+static void
+append_changes(StringInfo sql, IvmTerm *t, IvmItem *item, bool negate)
+{
+	List	   *grouped = NIL;
+	bool		first = true;
+	ListCell   *lc;
+
+	if (list_length(t->m->items) > 1 && !t->m->plan->keys_only)
+		grouped = buffer_columns(item->relid);
+	if (grouped == NIL)
+	{
+		appendStringInfoString(sql, "SELECT ");
+		append_leaf_cols(sql, item, "b", true, &first);
+		appendStringInfo(sql, "%s%s AS __trickle_w FROM %s AND b.__w <> 0", first ? "" : ", ",
+						 negate ? "(- b.__w)" : "b.__w",
+						 trickle_delta_changes_sql(item->relid, "b"));
+		return;
+	}
+	appendStringInfoString(sql, "SELECT ");
+	foreach(lc, item->cols)
+		appendStringInfo(sql, "g.%s, ", trickle_ivm_col_name(item, lfirst(lc)));
+	appendStringInfoString(sql, "pg_catalog.sign(g.__trickle_w)::pg_catalog.int4 AS __trickle_w"
+						   " FROM (SELECT ");
+	append_leaf_cols(sql, item, "b", true, &first);
+	appendStringInfo(sql, "%s%spg_catalog.sum(b.__w)::pg_catalog.int4 AS __trickle_w FROM %s AND b.__w <> 0",
+					 first ? "" : ", ", negate ? "- " : "",
+					 trickle_delta_changes_sql(item->relid, "b"));
+	foreach(lc, grouped)
+		appendStringInfo(sql, "%s b.%s", lc == list_head(grouped) ? " GROUP BY" : ",",
+						 quote_identifier(lfirst(lc)));
+	appendStringInfoString(sql, " HAVING pg_catalog.sum(b.__w) <> 0) g"
+						   " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(g.__trickle_w))");
+}
+
+/*
+ * trickle_ivm_scan_sql: the SELECT of a scan in a state: its new rows, its
+ * changes, or its old state as a Z-set (new rows, weight 1, and the
+ * changes negated).  A partitioned or inheritance source's buffer holds
+ * the changes of its whole tree; its rows are read with the tree unless
+ * the query said ONLY.
+ */
+char *
+trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state)
+{
+	StringInfoData sql;
+	bool		first = true;
+	const char *only = item->inh ? "" : "ONLY ";
+
+	initStringInfo(&sql);
+	if (state == IVM_NEW || state == IVM_OLD)
+	{
+		appendStringInfoString(&sql, "SELECT ");
+		append_leaf_cols(&sql, item, "s", false, &first);
+		if (state == IVM_OLD)
+			appendStringInfo(&sql, "%s1 AS __trickle_w", first ? "" : ", ");
+		appendStringInfo(&sql, " FROM %s%s s", only, rel_name(item->relid));
+		if (state == IVM_NEW)
+			return sql.data;
+		appendStringInfoString(&sql, " UNION ALL ");
+	}
+	append_changes(&sql, t, item, state == IVM_OLD);
+	return sql.data;
+}
+
+/*
+ * the columns of rel in attribute order, for replacing a scan inside a
+ * subquery's body (whose Vars keep their attribute numbers): the columns
+ * the item reads from alias (a buffer when from_buffer), typed NULLs
+ * elsewhere (int4, so that the set operations below can compare them)
+ */
+static void
+append_positional(StringInfo sql, Relation rel, IvmItem *item, const char *alias,
+				  bool from_buffer)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	appendStringInfoString(sql, "SELECT ");
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ListCell   *lc;
+		bool		read = false;
+		const char *name = att->attisdropped ?
+			psprintf("__trickle_dropped_%d", att->attnum) : NameStr(att->attname);
+
+		foreach(lc, item->cols)
+			read |= ((IvmCol *) lfirst(lc))->att == att->attnum;
+		if (i > 0)
+			appendStringInfoString(sql, ", ");
+		if (!read || att->attisdropped)
+			appendStringInfo(sql, "NULL::pg_catalog.int4 AS %s", quote_identifier(name));
+		else if (from_buffer)
+			appendStringInfo(sql, "%s.%s AS %s", alias, trickle_buffer_column(att->attnum),
+							 quote_identifier(name));
+		else
+			appendStringInfo(sql, "%s.%s AS %s", alias, quote_identifier(name),
+							 quote_identifier(name));
+	}
+}
+
+/*
+ * true_old_sql: the old state of a scan inside a subquery's body as a real
+ * bag (no weights): the rows now plus the deleted ones, less the inserted
+ * ones.  EXCEPT ALL keeps one representative per equality class, so the
+ * model admits only columns whose equality is identity.  A restriction
+ * on the scan in the body (a correlation) is pushed into each arm.
  */
 static char *
-scan_sql(TrickleIvmPlan *plan, Oid relid, bool inh, bool old_state)
+true_old_sql(IvmItem *item)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	List	   *attnums = source_attnums(plan, relid);
-	List	   *grouped;
+	Relation	rel = table_open(item->relid, AccessShareLock);
 	StringInfoData sql;
 
 	initStringInfo(&sql);
-	if (old_state)
-	{
-		append_scan_columns(&sql, rel, attnums, "s", false, "1");
-		appendStringInfo(&sql, " FROM %s%s s UNION ALL ", inh ? "" : "ONLY ",
-						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													RelationGetRelationName(rel)));
-	}
-	if (list_length(plan->scans) > 1 && !plan->keys_only &&
-		(grouped = buffer_columns(relid)) != NIL)
-	{
-		ListCell   *lc;
-
-		/*
-		 * In a join, each change row is multiplied by its matches in the
-		 * other sources, so changes that cancel on the columns read (an
-		 * UPDATE of a column the query does not read is a -1/+1 pair of
-		 * equal rows, as every pgbench transaction makes of its branch
-		 * row) are summed away first: the same Z-set, fewer rows to join.
-		 */
-		TupleDesc	desc = RelationGetDescr(rel);
-		int			i;
-
-		/*
-		 * What is left is expanded back into rows of weight 1 or -1: the
-		 * aggregate path adds each row's argument once, whatever its weight.
-		 */
-		appendStringInfoString(&sql, "SELECT ");
-		for (i = 0; i < desc->natts; i++)
-			appendStringInfo(&sql, "g.%s, ",
-							 quote_identifier(column_name(TupleDescAttr(desc, i))));
-		appendStringInfoString(&sql, "pg_catalog.sign(g.__trickle_w)::pg_catalog.int4 AS __trickle_w FROM (");
-		append_scan_columns(&sql, rel, attnums, "b", true,
-							old_state ? "(- pg_catalog.sum(b.__w))::pg_catalog.int4" :
-							"pg_catalog.sum(b.__w)::pg_catalog.int4");
-		appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
-		foreach(lc, grouped)
-			appendStringInfo(&sql, "%s b.%s", lc == list_head(grouped) ? " GROUP BY" : ",",
-							 quote_identifier(lfirst(lc)));
-		appendStringInfoString(&sql, " HAVING pg_catalog.sum(b.__w) <> 0) g"
-							   " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(g.__trickle_w))");
-	}
-	else
-	{
-		append_scan_columns(&sql, rel, attnums, "b", true, old_state ? "(- b.__w)" : "b.__w");
-		appendStringInfo(&sql, " FROM %s AND b.__w <> 0", trickle_delta_changes_sql(relid, "b"));
-	}
+	append_positional(&sql, rel, item, "s", false);
+	appendStringInfo(&sql, " FROM %s%s s UNION ALL ", item->inh ? "" : "ONLY ",
+					 rel_name(item->relid));
+	append_positional(&sql, rel, item, "b", true);
+	appendStringInfo(&sql, " FROM %s AND b.__w < 0 EXCEPT ALL ",
+					 trickle_delta_changes_sql(item->relid, "b"));
+	append_positional(&sql, rel, item, "b", true);
+	appendStringInfo(&sql, " FROM %s AND b.__w > 0",
+					 trickle_delta_changes_sql(item->relid, "b"));
 	table_close(rel, AccessShareLock);
 	return sql.data;
 }
 
-static Query *
-parse_subquery(const char *sql)
+/*
+ * trickle_ivm_body_at: a copy of a subquery's body reading its tables as
+ * they are on one side of the flip at position ps: after it (the scans up
+ * to ps new) or before it (only those before ps new); the others read
+ * their old state.
+ */
+Query *
+trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 {
-	int			nestlevel = NewGUCNestLevel();
-	List	   *raw;
-	Query	   *query;
-
-	(void) set_config_option("search_path", TRICKLE_SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
-	query = parse_analyze_fixedparams(linitial(raw), sql,
-									  (Oid *) trickle_delta_param_types, TRICKLE_DELTA_NPARAMS, NULL);
-	AtEOXact_GUC(true, nestlevel);
-	return query;
-}
-
-/* turns rte into a subquery reading sql; returns its weight Var */
-static Var *
-replace_scan(RangeTblEntry *rte, int rtindex, const char *sql)
-{
-	Query	   *sub = parse_subquery(sql);
-	List	   *names = NIL;
+	Query	   *q = copyObject(body->query);
 	ListCell   *lc;
 
-	foreach(lc, sub->targetList)
-		names = lappend(names, makeString(pstrdup(((TargetEntry *) lfirst(lc))->resname)));
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = sub;
-	rte->relid = InvalidOid;
-	rte->relkind = 0;
-	rte->rellockmode = NoLock;
-	rte->inh = false;
-	rte->requiredPerms = 0;
-	rte->eref->colnames = names;
-	return makeVar(rtindex, list_length(sub->targetList), INT4OID, -1, InvalidOid, 0);
+	foreach(lc, body->items)
+	{
+		IvmItem    *item = lfirst(lc);
+		int			p;
+		RangeTblEntry *rte;
+		Query	   *sub;
+		List	   *names = NIL;
+		ListCell   *lc2;
+
+		if (item->scan < 0)
+			continue;
+		p = t->m->pos[item->scan];
+		if (after ? p <= ps : p < ps)
+			continue;
+		sub = parse_sql(true_old_sql(item), (Oid *) trickle_delta_param_types,
+						TRICKLE_DELTA_NPARAMS);
+		foreach(lc2, sub->targetList)
+			names = lappend(names, makeString(pstrdup(((TargetEntry *) lfirst(lc2))->resname)));
+		rte = rt_fetch(item->rtindex, q->rtable);
+		rte->rtekind = RTE_SUBQUERY;
+		rte->subquery = sub;
+		rte->relid = InvalidOid;
+		rte->relkind = 0;
+		rte->rellockmode = NoLock;
+		rte->inh = false;
+		rte->requiredPerms = 0;
+		rte->eref->colnames = names;
+	}
+	return q;
 }
 
-static TargetEntry *
-output(Expr *expr, List *tlist, const char *fmt, int n)
+/* ---------------------------------------------------------------------
+ * Arms
+ * ---------------------------------------------------------------------
+ */
+
+/* trickle_ivm_arm_leaf: one arm reading item from "(sql) alias" */
+IvmArm *
+trickle_ivm_arm_leaf(IvmTerm *t, IvmItem *item, const char *sql, bool weighted)
 {
-	return makeTargetEntry((Expr *) copyObject(expr), list_length(tlist) + 1,
-						   psprintf(fmt, n), false);
+	IvmArm	   *arm = palloc0(sizeof(IvmArm));
+	const char *alias = trickle_ivm_new_alias(t);
+
+	arm->from = psprintf("(%s) %s", sql, alias);
+	arm->alias = trickle_ivm_alias_copy(t, NULL);
+	if (item)
+		arm->alias[item->id] = alias;
+	if (weighted)
+		arm->weights = list_make1(psprintf("%s.__trickle_w", alias));
+	return arm;
 }
 
-/* the target list of a term: the columns the MERGE needs, by position */
+static const char *
+join_keyword(JoinType jointype)
+{
+	switch (jointype)
+	{
+		case JOIN_LEFT:
+			return "LEFT JOIN";
+		case JOIN_RIGHT:
+			return "RIGHT JOIN";
+		case JOIN_FULL:
+			return "FULL JOIN";
+		default:
+			return "JOIN";
+	}
+}
+
+static const char **
+alias_merge(IvmTerm *t, const char **a, const char **b)
+{
+	const char **out = trickle_ivm_alias_copy(t, a);
+	int			i;
+
+	for (i = 0; i < list_length(t->m->items); i++)
+	{
+		if (b[i])
+			out[i] = b[i];
+	}
+	return out;
+}
+
+/*
+ * trickle_ivm_join_arms: every pair of arms joined with quals (over the
+ * items of both, home's level).  The weights of a nullable side would be
+ * NULL in its padded rows; by the flip order a nullable side is always a
+ * new state, which has none.
+ */
+List *
+trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType jointype,
+					  Node *quals, IvmBlock *home)
+{
+	List	   *out = NIL;
+	ListCell   *l;
+	ListCell   *r;
+
+	foreach(l, left)
+	{
+		foreach(r, right)
+		{
+			IvmArm	   *a = lfirst(l);
+			IvmArm	   *b = lfirst(r);
+			IvmArm	   *arm = palloc0(sizeof(IvmArm));
+
+			if (((jointype == JOIN_LEFT || jointype == JOIN_FULL) && b->weights) ||
+				((jointype == JOIN_RIGHT || jointype == JOIN_FULL) && a->weights))
+				elog(ERROR, "weighted nullable side of an outer join in a delta");
+			arm->alias = alias_merge(t, a->alias, b->alias);
+			arm->weights = list_concat_copy(a->weights, b->weights);
+			arm->from = psprintf("(%s %s %s ON %s)", a->from, join_keyword(jointype), b->from,
+								 trickle_ivm_slot(t, quals, home, arm->alias, NULL));
+			out = lappend(out, arm);
+		}
+	}
+	return out;
+}
+
+/* trickle_ivm_negate: arms with their weights negated */
+List *
+trickle_ivm_negate(List *arms)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, arms)
+	{
+		IvmArm	   *arm = palloc(sizeof(IvmArm));
+
+		*arm = *(IvmArm *) lfirst(lc);
+		arm->weights = lappend(list_copy(arm->weights), "(-1)");
+		out = lappend(out, arm);
+	}
+	return out;
+}
+
+/*
+ * trickle_ivm_unit_rows: the rows of sql, whose column __trickle_m is a
+ * signed multiplicity, as that many rows of weight (__trickle_w) 1 or -1.
+ * Grouped relations (candidates, padded rows) weigh their multiplicity, but
+ * the MERGE's sums add a row's argument once per row (src/refresh/codegen.c),
+ * so every row of a term weighs 1 or -1.
+ */
+char *
+trickle_ivm_unit_rows(const char *sql)
+{
+	return psprintf("SELECT m.*, pg_catalog.sign(m.__trickle_m)::pg_catalog.int4 AS __trickle_w"
+					" FROM (%s) m CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(m.__trickle_m))",
+					sql);
+}
+
+/* trickle_ivm_arm_weight: the SQL of an arm's weight */
+char *
+trickle_ivm_arm_weight(IvmArm *arm)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	if (arm->weights == NIL)
+		return pstrdup("1");
+	initStringInfo(&sql);
+	appendStringInfoChar(&sql, '(');
+	foreach(lc, arm->weights)
+		appendStringInfo(&sql, "%s%s", lc == list_head(arm->weights) ? "" : " * ",
+						 (char *) lfirst(lc));
+	appendStringInfoChar(&sql, ')');
+	return sql.data;
+}
+
+/*
+ * trickle_ivm_append_cols: ", alias.c<item>_<att> AS c<item>_<att>" for
+ * the columns of items (typed NULLs when nulls)
+ */
+void
+trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items, const char **alias,
+						bool nulls, bool *first)
+{
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		IvmItem    *item = lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, item->cols)
+		{
+			IvmCol	   *col = lfirst(lc2);
+			char	   *name = trickle_ivm_col_name(item, col);
+
+			if (nulls)
+				appendStringInfo(sql, "%sNULL::%s AS %s", *first ? "" : ", ",
+								 type_sql(col->type, col->typmod, col->collation), name);
+			else
+				appendStringInfo(sql, "%s%s.%s AS %s", *first ? "" : ", ",
+								 alias[item->id], name, name);
+			*first = false;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Join trees
+ * ---------------------------------------------------------------------
+ */
+
+/* trickle_ivm_holds: whether the scan at flip position ps is below node */
+bool
+trickle_ivm_holds(IvmNode *node, int ps)
+{
+	return ps >= node->first && ps <= node->last;
+}
+
+
+
+/* trickle_ivm_native: the one arm of node with every scan in its new state */
+IvmArm *
+trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block)
+{
+	if (node->item)
+	{
+		if (node->item->konst)
+		{
+			IvmArm	   *arm = palloc0(sizeof(IvmArm));
+			const char *qalias;
+
+			arm->alias = trickle_ivm_alias_copy(t, NULL);
+			arm->from = trickle_ivm_query_slot(t, node->item->konst, block, arm->alias,
+											   node->item, &qalias);
+			arm->alias[node->item->id] = qalias;
+			return arm;
+		}
+		if (node->item->scan < 0)
+			elog(ERROR, "LATERAL subquery outside a join");
+		return trickle_ivm_arm_leaf(t, node->item,
+									trickle_ivm_scan_sql(t, node->item, IVM_NEW), false);
+	}
+	if (trickle_ivm_lateral(node))
+		return linitial(trickle_ivm_lateral_join(t, list_make1(trickle_ivm_native(t, node->left, block)),
+												 node, block, IVM_POS_ALL_NEW, true));
+	return linitial(trickle_ivm_join_arms(t, list_make1(trickle_ivm_native(t, node->left, block)),
+										  list_make1(trickle_ivm_native(t, node->right, block)),
+										  node->jointype, node->quals, block));
+}
+
+/*
+ * trickle_ivm_state: the arms of node, which does not hold the flipped
+ * scan (at position ps), in its state in the term: entirely new, or
+ * entirely old as a Z-set.
+ */
+List *
+trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+{
+	if (node->last < ps || (node->item && node->item->konst))
+		return list_make1(trickle_ivm_native(t, node, block));
+	if (node->first <= ps)
+		elog(ERROR, "state of a join tree holding the flipped scan");
+	if (node->item)
+		return list_make1(trickle_ivm_arm_leaf(t, node->item,
+											   trickle_ivm_scan_sql(t, node->item, IVM_OLD), true));
+	if (node->jointype != JOIN_INNER || trickle_ivm_lateral(node))
+		return trickle_ivm_outer_old(t, node, block);
+	return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
+								 trickle_ivm_state(t, node->right, block, ps),
+								 JOIN_INNER, node->quals, block);
+}
+
+/* the change of a subtree at one flip, written once per term */
+typedef struct IvmDeltaCte
+{
+	IvmNode    *node;
+	int			ps;
+	char	   *name;			/* of the WITH query */
+} IvmDeltaCte;
+
+static List *
+delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+{
+	if (trickle_ivm_lateral(node))
+		return trickle_ivm_lateral_delta(t, node, block, ps);
+	if (node->jointype != JOIN_INNER)
+		return trickle_ivm_outer_delta(t, node, block, ps);
+	if (trickle_ivm_holds(node->right, ps))
+		return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
+									 trickle_ivm_delta(t, node->right, block, ps),
+									 JOIN_INNER, node->quals, block);
+	return trickle_ivm_join_arms(t, trickle_ivm_delta(t, node->left, block, ps),
+								 trickle_ivm_state(t, node->right, block, ps),
+								 JOIN_INNER, node->quals, block);
+}
+
+/*
+ * trickle_ivm_delta: the arms of node's change when the scan at position
+ * ps flips (NIL when node does not hold it).
+ *
+ * The rules of outer joins and subqueries read a subtree's change more than
+ * once (joined, and as the rows whose matches are counted), and a parent's
+ * rule reads its children's: written out at each use, the text would grow
+ * exponentially with the depth of the tree.  So the change of a join is a
+ * WITH query of the term, written once and read by name (PostgreSQL
+ * inlines one read only once).  Changes are the small side of every join
+ * they take part in, so reading them whole costs nothing an index could
+ * save.
+ */
+List *
+trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
+{
+	IvmDeltaCte *cte = NULL;
+	IvmArm	   *arm;
+	const char *a;
+	ListCell   *lc;
+
+	if (!trickle_ivm_holds(node, ps))
+		return NIL;
+	if (node->item)
+		return list_make1(trickle_ivm_arm_leaf(t, node->item,
+											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
+	foreach(lc, t->deltas)
+	{
+		IvmDeltaCte *c = lfirst(lc);
+
+		if (c->node == node && c->ps == ps)
+			cte = c;
+	}
+	if (cte == NULL)
+	{
+		List	   *arms = delta_arms(t, node, block, ps);
+		List	   *items = trickle_ivm_node_items(node);
+		StringInfoData sql;
+
+		cte = palloc0(sizeof(IvmDeltaCte));
+		cte->node = node;
+		cte->ps = ps;
+		cte->name = pstrdup(trickle_ivm_new_alias(t));
+		initStringInfo(&sql);
+		foreach(lc, arms)
+		{
+			IvmArm	   *x = lfirst(lc);
+			bool		first = true;
+
+			appendStringInfoString(&sql, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
+			trickle_ivm_append_cols(&sql, t, items, x->alias, false, &first);
+			appendStringInfo(&sql, "%s%s AS __trickle_w FROM %s", first ? "" : ", ",
+							 trickle_ivm_arm_weight(x), x->from);
+		}
+		t->ctes = lappend(t->ctes, psprintf("%s AS (%s)", cte->name, sql.data));
+		t->deltas = lappend(t->deltas, cte);
+	}
+	a = trickle_ivm_new_alias(t);
+	arm = palloc0(sizeof(IvmArm));
+	arm->from = psprintf("%s %s", cte->name, a);
+	arm->weights = list_make1(psprintf("%s.__trickle_w", a));
+	arm->alias = trickle_ivm_alias_copy(t, NULL);
+	foreach(lc, trickle_ivm_node_items(node))
+		arm->alias[((IvmItem *) lfirst(lc))->id] = a;
+	return list_make1(arm);
+}
+
+/* ---------------------------------------------------------------------
+ * Terms
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct TermTarget
+{
+	Node	   *expr;			/* in plan->query */
+	char	   *name;
+} TermTarget;
+
+/* the columns of a term: what the MERGE needs, by position */
 static List *
 term_targets(TrickleIvmPlan *plan)
 {
-	List	   *tlist = NIL;
+	List	   *out = NIL;
 	ListCell   *lc;
 	int			n = 0;
+
+#define TARGET(e, fmt, i) \
+	do { \
+		TermTarget *tt = palloc(sizeof(TermTarget)); \
+		tt->expr = (Node *) (e); \
+		tt->name = psprintf(fmt, i); \
+		out = lappend(out, tt); \
+	} while (0)
 
 	if (!plan->aggregate)
 	{
@@ -302,23 +1083,80 @@ term_targets(TrickleIvmPlan *plan)
 			TargetEntry *tle = lfirst(lc);
 
 			if (!tle->resjunk)
-				tlist = lappend(tlist, output(tle->expr, tlist, "__trickle_c%d", n++));
+				TARGET(tle->expr, "__trickle_c%d", n++);
 		}
-		return tlist;
+		return out;
 	}
 	foreach(lc, plan->keys)
-		tlist = lappend(tlist, output(((TrickleIvmKey *) lfirst(lc))->expr, tlist,
-									  "__trickle_k%d", n++));
+		TARGET(((TrickleIvmKey *) lfirst(lc))->expr, "__trickle_k%d", n++);
 	n = 0;
 	foreach(lc, plan->aggs)
 	{
 		TrickleIvmAgg *agg = lfirst(lc);
 
 		if (agg->arg)
-			tlist = lappend(tlist, output(agg->arg, tlist, "__trickle_a%d", n));
+			TARGET(agg->arg, "__trickle_a%d", n);
 		n++;
 	}
-	return tlist;
+#undef TARGET
+	return out;
+}
+
+/*
+ * trickle_ivm_final: the UNION ALL of arms of the top block, each projected
+ * to the term's columns (and weight) and filtered by WHERE, with the
+ * subqueries of those expressions as subs says (NULL: as written).
+ */
+char *
+trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
+{
+	List	   *targets = term_targets(t->m->plan);
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	foreach(lc, arms)
+	{
+		IvmArm	   *arm = lfirst(lc);
+		ListCell   *lc2;
+		bool		first = true;
+
+		appendStringInfoString(&sql, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
+		foreach(lc2, targets)
+		{
+			TermTarget *tt = lfirst(lc2);
+
+			appendStringInfo(&sql, "%s%s AS %s", first ? "" : ", ",
+							 trickle_ivm_slot(t, tt->expr, t->m->top, arm->alias, subs),
+							 tt->name);
+			first = false;
+		}
+		if (weighted)
+			appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
+							 trickle_ivm_arm_weight(arm));
+		appendStringInfo(&sql, " FROM %s", arm->from);
+		if (t->m->top->where)
+			appendStringInfo(&sql, " WHERE %s",
+							 trickle_ivm_slot(t, t->m->top->where, t->m->top, arm->alias, subs));
+	}
+	return sql.data;
+}
+
+/* sql with the term's WITH queries in front */
+static char *
+with_ctes(IvmTerm *t, const char *sql)
+{
+	StringInfoData out;
+	ListCell   *lc;
+
+	if (t->ctes == NIL)
+		return pstrdup(sql);
+	initStringInfo(&out);
+	foreach(lc, t->ctes)
+		appendStringInfo(&out, "%s%s", lc == list_head(t->ctes) ? "WITH " : ", ",
+						 (char *) lfirst(lc));
+	appendStringInfo(&out, " %s", sql);
+	return out.data;
 }
 
 /*
@@ -327,35 +1165,36 @@ term_targets(TrickleIvmPlan *plan)
 char *
 trickle_delta_term(TrickleIvmPlan *plan, int scan)
 {
-	Query	   *q = copyObject(plan->query);
-	Expr	   *weight = NULL;
-	ListCell   *lc;
-	int			i = 0;
+	IvmModel   *m = trickle_ivm_model(plan, plan->query);
+	IvmTerm		t = {0};
+	IvmBlock   *top = m->top;
+	char	   *sql;
 
-	q->targetList = term_targets(plan);
-	q->hasAggs = false;
-	q->groupClause = NIL;
-	q->havingQual = NULL;
-	q->sortClause = NIL;
-
-	foreach(lc, plan->scans)
+	if (m->problem)
+		elog(ERROR, "the query is not maintainable differentially: %s", m->problem);
+	if (scan >= list_length(m->scans))
+		elog(ERROR, "no scan %d in the differential plan", scan);
+	t.m = m;
+	if (scan < 0)
+		sql = trickle_ivm_final(&t, list_make1(trickle_ivm_native(&t, top->tree, top)),
+								NULL, false);
+	else
 	{
-		TrickleIvmScan *s = lfirst(lc);
-		RangeTblEntry *rte = rt_fetch(s->rtindex, q->rtable);
+		int			ps = m->pos[scan];
+		ListCell   *lc;
 
-		if (scan >= 0 && i >= scan)
+		sql = NULL;
+		if (trickle_ivm_holds(top->tree, ps))
+			sql = trickle_ivm_final(&t, trickle_ivm_delta(&t, top->tree, top, ps), NULL, true);
+		foreach(lc, m->sublinks)
 		{
-			Var		   *w = replace_scan(rte, s->rtindex, scan_sql(plan, s->relid, s->inh, i > scan));
+			IvmSublink *sl = lfirst(lc);
 
-			weight = weight == NULL ? (Expr *) w :
-				(Expr *) makeFuncExpr(F_INT4MUL, INT4OID, list_make2(weight, w),
-									  InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+			if (ps >= sl->first && ps <= sl->last)
+				sql = trickle_ivm_sublink_term(&t, sl, ps);
 		}
-		i++;
+		if (sql == NULL)
+			elog(ERROR, "scan %d is in no join tree", scan);
 	}
-	if (weight)
-		q->targetList = lappend(q->targetList,
-								makeTargetEntry(weight, list_length(q->targetList) + 1,
-												pstrdup("__trickle_w"), false));
-	return trickle_query_deparse(q);
+	return finish(&t, with_ctes(&t, sql));
 }

@@ -3,18 +3,19 @@
  * ivm.h
  *	  The differential engine: which queries it maintains, and their deltas.
  *
- * A query the engine maintains is a select-project-join block (inner joins
+ * A query the engine maintains is a FROM/WHERE block (inner and outer joins
  * of plain or partitioned tables, reached directly or through views, WITH
- * queries and subqueries, with functions and VALUES lists in FROM, any
- * WHERE clause, immutable expressions), optionally
- * topped by GROUP BY and/or the aggregates count, sum, avg, min, max,
- * bool_and and bool_or, or by anything the keyed recompute handles (other
- * aggregates, HAVING, windows, DISTINCT, grouping sets, set operations of
- * such blocks).  src/ivm/analyze.c decides whether a query is one and
- * describes it (TrickleIvmPlan); src/ivm/delta.c writes the SQL of the
- * block's delta as a Z-set (rows with a signed weight); src/refresh/codegen.c
- * turns that into the MERGE that applies it (src/refresh/recompute_apply.c
- * for the keyed recompute, src/ivm/recompute.c).
+ * queries and subqueries; LATERAL subqueries over tables; functions and
+ * VALUES lists in FROM; any WHERE clause with subqueries; immutable
+ * expressions), optionally topped by GROUP BY and/or the aggregates count,
+ * sum, avg, min, max, bool_and and bool_or, or by anything the keyed
+ * recompute handles (other aggregates, HAVING, windows, DISTINCT, grouping
+ * sets, set operations of such blocks).  src/ivm/analyze.c decides whether
+ * a query is one and describes it (TrickleIvmPlan), with the model of
+ * src/ivm/model.c; src/ivm/delta.c (with outer.c and sublink.c) writes the
+ * SQL of the block's delta as a Z-set (rows with a signed weight);
+ * src/refresh/codegen.c turns that into the MERGE that applies it
+ * (src/refresh/recompute_apply.c for the keyed recompute, src/ivm/recompute.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -165,7 +166,6 @@ struct TrickleIvmRecompute
  */
 extern Query *trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem);
 extern bool trickle_ivm_reads_relations(Query *query);
-extern List *trickle_ivm_from_exprs(Query *query);
 extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
@@ -186,11 +186,15 @@ extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
 
 /*
  * src/ivm/delta.c: one term of the delta of the FROM/WHERE block.  Term i
- * reads the changes of scan i, the current state of scans before it and the
- * state as of the frontier of scans after it; term -1 reads the current
- * state of every scan (no weight column).  Output columns: __trickle_c<n>
- * for visible columns (plain queries), or __trickle_k<n> for keys and
- * __trickle_a<n> for aggregate arguments, then __trickle_w.  Parameters:
+ * is the change of the block when scan i (plan->scans order, subqueries'
+ * scans included) moves from its state as of the frontier to its current
+ * state, the scans before it in the flip order (src/ivm/model.c) being
+ * current already and those after it still as of the frontier; the terms
+ * of the changed scans add up to the block's change.  Term -1 reads the
+ * current state of every scan (no weight column).  Output columns:
+ * __trickle_c<n> for visible columns (plain queries), or __trickle_k<n> for
+ * keys and __trickle_a<n> for aggregate arguments, then __trickle_w (1 or
+ * -1 on every row).  Parameters:
  * $1 and $2 bound the buffer's __xid range, $3 and $4 the frontier's own
  * transaction and change number, $5 the frontier snapshot, $6 an xid from
  * which on every change is unread (see trickle_delta_changes_sql).

@@ -471,7 +471,9 @@ kept_problem(Query *query, Node *node, List *notes)
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		EntryNote  *note = list_nth(notes, rtindex - 1);
 
-		if (rte->rtekind == RTE_SUBQUERY && trickle_ivm_reads_relations(rte->subquery))
+		/* a correlated LATERAL subquery is the model's (src/ivm/model.c) */
+		if (rte->rtekind == RTE_SUBQUERY && trickle_ivm_reads_relations(rte->subquery) &&
+			!(rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1)))
 			return psprintf("%s with %s",
 							note && note->label ? note->label : "a subquery in FROM",
 							note && note->why ? note->why : "what stopped its merge");
@@ -857,101 +859,6 @@ trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem)
 /* ---------------------------------------------------------------------
  * Helpers for the analysis
  * --------------------------------------------------------------------- */
-
-typedef struct OuterContext
-{
-	int			levelsup;
-	List	   *vars;
-} OuterContext;
-
-/* copies, at level 0, of the Vars of the query levelsup + 1 levels up */
-static bool
-outer_vars_walker(Node *node, OuterContext *ctx)
-{
-	if (node == NULL)
-		return false;
-	if (IsA(node, Var))
-	{
-		Var		   *var = (Var *) node;
-
-		if (var->varlevelsup == ctx->levelsup + 1)
-		{
-			var = copyObject(var);
-			var->varlevelsup = 0;
-			ctx->vars = lappend(ctx->vars, var);
-		}
-		return false;
-	}
-	if (IsA(node, Query))
-	{
-		bool		result;
-
-		ctx->levelsup++;
-		result = query_tree_walker((Query *) node, outer_vars_walker, ctx, 0);
-		ctx->levelsup--;
-		return result;
-	}
-	return expression_tree_walker(node, outer_vars_walker, ctx);
-}
-
-static void
-from_exprs(Query *query, Node *node, List **exprs)
-{
-	ListCell   *lc;
-
-	if (IsA(node, FromExpr))
-	{
-		foreach(lc, ((FromExpr *) node)->fromlist)
-			from_exprs(query, lfirst(lc), exprs);
-	}
-	else if (IsA(node, JoinExpr))
-	{
-		from_exprs(query, ((JoinExpr *) node)->larg, exprs);
-		from_exprs(query, ((JoinExpr *) node)->rarg, exprs);
-	}
-	else if (IsA(node, RangeTblRef))
-	{
-		RangeTblEntry *rte = rt_fetch(((RangeTblRef *) node)->rtindex, query->rtable);
-		OuterContext ctx = {0};
-
-		switch (rte->rtekind)
-		{
-			case RTE_FUNCTION:
-				foreach(lc, rte->functions)
-					*exprs = lappend(*exprs, ((RangeTblFunction *) lfirst(lc))->funcexpr);
-				break;
-			case RTE_VALUES:
-				*exprs = lappend(*exprs, rte->values_lists);
-				break;
-			case RTE_TABLEFUNC:
-				*exprs = lappend(*exprs, rte->tablefunc);
-				break;
-			case RTE_SUBQUERY:
-				ctx.levelsup = -1;
-				(void) outer_vars_walker((Node *) rte->subquery, &ctx);
-				*exprs = list_concat(*exprs, ctx.vars);
-				break;
-			default:
-				break;
-		}
-	}
-}
-
-/*
- * trickle_ivm_from_exprs: the expressions that FROM items other than tables
- * evaluate per row (function arguments, VALUES rows, and the references of
- * subqueries kept in FROM to this query's columns, brought to level 0):
- * the columns they read must be captured too.
- */
-List *
-trickle_ivm_from_exprs(Query *query)
-{
-	List	   *exprs = NIL;
-
-	if (query->jointree)
-		from_exprs(query, (Node *) query->jointree, &exprs);
-	return exprs;
-}
 
 /*
  * trickle_ivm_origin: the view, WITH query or subquery range table entry

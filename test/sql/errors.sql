@@ -73,7 +73,7 @@ SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src', schedule => NUL
 SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src', refresh_mode => 'fast');
 SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src ORDER BY id LIMIT 3 OFFSET 1', refresh_mode => 'differential');
 SELECT trickle.create_stream_table('bad1', 'SELECT id, rank() OVER (ORDER BY id) AS r FROM src', refresh_mode => 'differential');
-SELECT trickle.create_stream_table('bad1', 'SELECT s.id FROM src s LEFT JOIN src t ON t.id = s.id', refresh_mode => 'differential');
+SELECT trickle.create_stream_table('bad1', 'SELECT s.id FROM src s LEFT JOIN src t ON t.id = s.id AND t.id IN (SELECT id FROM src)', refresh_mode => 'differential');
 SELECT trickle.create_stream_table('bad1', 'SELECT id FROM src', refresh_mode => 'IMMEDIATE');
 
 -- bad names
