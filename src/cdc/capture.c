@@ -38,11 +38,13 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -188,6 +190,77 @@ capture_plan(TriggerData *td, const TricklePayload *p)
 }
 
 /*
+ * update_changed_nothing: whether an UPDATE left every captured column of
+ * every row it changed as it was (the same bytes, or NULL and NULL).  Each
+ * of its rows would then be a -1/+1 pair of equal buffer rows, which
+ * cancels in every consumer (each reads only captured columns: see
+ * src/ivm/recompute.c add_columns_read), yet costs every join it enters
+ * a probe per matching row; an UPDATE of a column no stream table reads
+ * (pgbench's branch balance) writes nothing.
+ *
+ * The transition tables hold the old and the new version of each row at
+ * the same position.  An UPDATE that moved a row into a partition whose
+ * BEFORE trigger skipped the insert leaves them of unequal length: then
+ * the rows are written as usual.  Reading stops at the first row that
+ * changed, so an UPDATE of captured columns pays one comparison.
+ */
+static bool
+update_changed_nothing(TriggerData *td, const TricklePayload *p)
+{
+	Tuplestorestate *olds = td->tg_oldtable;
+	Tuplestorestate *news = td->tg_newtable;
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	TupleTableSlot *o;
+	TupleTableSlot *n;
+	bool		same = true;
+
+	if (olds == NULL || news == NULL ||
+		tuplestore_tuple_count(olds) != tuplestore_tuple_count(news))
+		return false;
+	/* read pointers of our own: SPI's scans select theirs */
+	tuplestore_select_read_pointer(olds, tuplestore_alloc_read_pointer(olds, EXEC_FLAG_REWIND));
+	tuplestore_select_read_pointer(news, tuplestore_alloc_read_pointer(news, EXEC_FLAG_REWIND));
+	tuplestore_rescan(olds);
+	tuplestore_rescan(news);
+	o = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	n = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	while (same && tuplestore_gettupleslot(olds, true, false, o))
+	{
+		int			i;
+
+		if (!tuplestore_gettupleslot(news, true, false, n))
+		{
+			same = false;
+			break;
+		}
+		for (i = 0; i < p->ncolumns && same; i++)
+		{
+			int			attnum = p->columns[i].local_attnum;
+			Form_pg_attribute att;
+			bool		onull;
+			bool		nnull;
+			Datum		od;
+			Datum		nd;
+
+			if (attnum < 1 || attnum > desc->natts)
+			{
+				/* written as usual, which reports the bad payload */
+				same = false;
+				break;
+			}
+			att = TupleDescAttr(desc, attnum - 1);
+			od = slot_getattr(o, attnum, &onull);
+			nd = slot_getattr(n, attnum, &nnull);
+			same = onull == nnull &&
+				(onull || datum_image_eq(od, nd, att->attbyval, att->attlen));
+		}
+	}
+	ExecDropSingleTupleTableSlot(o);
+	ExecDropSingleTupleTableSlot(n);
+	return same;
+}
+
+/*
  * next_position: the current top-level transaction's full xid in *xid and
  * the last change number it used; the caller adds what it writes to
  * ord_last.
@@ -281,6 +354,14 @@ trickle_capture(PG_FUNCTION_ARGS)
 		(td->tg_newtable == NULL || tuplestore_tuple_count(td->tg_newtable) == 0) &&
 		(td->tg_oldtable == NULL || tuplestore_tuple_count(td->tg_oldtable) == 0))
 		return PointerGetDatum(NULL);
+
+	/* an UPDATE of columns no consumer reads */
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event) && !payload->mark_only &&
+		update_changed_nothing(td, payload))
+	{
+		pfree(payload);
+		return PointerGetDatum(NULL);
+	}
 
 	/* a member no longer (or not quite) in the root's tree: recompute */
 	if (payload->partition && !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) &&

@@ -62,7 +62,6 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
-#include "utils/typcache.h"
 
 #include "api/api.h"
 #include "cdc/cdc.h"
@@ -505,89 +504,6 @@ rel_name(Oid relid)
 }
 
 /*
- * buffer_columns: the columns of source relid's change buffer ("a<attnum>"),
- * or NIL when one of them cannot be grouped by (no equality with a hash or
- * an order, as json).  They are every column some consumer of the source
- * reads: the plan at hand may read fewer (a keyed recompute's block reads
- * only its keys), and a change that cancels on its columns alone may still
- * matter to the rest of the query.
- */
-static List *
-buffer_columns(Oid relid)
-{
-	Relation	buf = table_open(trickle_buffer_relid(relid), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(buf);
-	List	   *columns = NIL;
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		TypeCacheEntry *tc;
-
-		if (att->attisdropped || NameStr(att->attname)[0] != 'a')
-			continue;
-		tc = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR |
-							   TYPECACHE_HASH_PROC | TYPECACHE_CMP_PROC);
-		if (!OidIsValid(tc->eq_opr) || (!OidIsValid(tc->hash_proc) && !OidIsValid(tc->cmp_proc)))
-		{
-			columns = NIL;
-			break;
-		}
-		columns = lappend(columns, pstrdup(NameStr(att->attname)));
-	}
-	table_close(buf, AccessShareLock);
-	return columns;
-}
-
-/*
- * append_changes: the SELECT of item's changes, their weights negated
- * when negate.
- *
- * Where the query joins, each change row is multiplied by its matches in
- * the other items, so changes that cancel (an UPDATE of a column the query
- * does not read is a -1/+1 pair of equal rows, as every pgbench
- * transaction makes of its branch row) are summed away first: the same
- * Z-set, fewer rows to join.  What is left is expanded back into rows of
- * weight 1 or -1, since the aggregate path adds each row's argument once,
- * whatever its weight.  A keyed recompute's block (keys_only) needs every
- * key a change touched, cancelling or not.
- */
-static void
-append_changes(StringInfo sql, IvmTerm *t, IvmItem *item, bool negate)
-{
-	List	   *grouped = NIL;
-	bool		first = true;
-	ListCell   *lc;
-
-	if (list_length(t->m->items) > 1 && !t->m->plan->keys_only)
-		grouped = buffer_columns(item->relid);
-	if (grouped == NIL)
-	{
-		appendStringInfoString(sql, "SELECT ");
-		append_leaf_cols(sql, item, "b", true, &first);
-		appendStringInfo(sql, "%s%s AS __trickle_w FROM %s AND b.__w <> 0", first ? "" : ", ",
-						 negate ? "(- b.__w)" : "b.__w",
-						 trickle_delta_changes_sql(item->relid, "b"));
-		return;
-	}
-	appendStringInfoString(sql, "SELECT ");
-	foreach(lc, item->cols)
-		appendStringInfo(sql, "g.%s, ", trickle_ivm_col_name(item, lfirst(lc)));
-	appendStringInfoString(sql, "pg_catalog.sign(g.__trickle_w)::pg_catalog.int4 AS __trickle_w"
-						   " FROM (SELECT ");
-	append_leaf_cols(sql, item, "b", true, &first);
-	appendStringInfo(sql, "%s%spg_catalog.sum(b.__w)::pg_catalog.int4 AS __trickle_w FROM %s AND b.__w <> 0",
-					 first ? "" : ", ", negate ? "- " : "",
-					 trickle_delta_changes_sql(item->relid, "b"));
-	foreach(lc, grouped)
-		appendStringInfo(sql, "%s b.%s", lc == list_head(grouped) ? " GROUP BY" : ",",
-						 quote_identifier(lfirst(lc)));
-	appendStringInfoString(sql, " HAVING pg_catalog.sum(b.__w) <> 0) g"
-						   " CROSS JOIN LATERAL pg_catalog.generate_series(1, pg_catalog.abs(g.__trickle_w))");
-}
-
-/*
  * trickle_ivm_scan_sql: the SELECT of a scan in a state: its new rows, its
  * changes, or its old state as a Z-set (new rows, weight 1, and the
  * changes negated).  A partitioned or inheritance source's buffer holds
@@ -612,8 +528,13 @@ trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state)
 		if (state == IVM_NEW)
 			return sql.data;
 		appendStringInfoString(&sql, " UNION ALL ");
+		first = true;
 	}
-	append_changes(&sql, t, item, state == IVM_OLD);
+	appendStringInfoString(&sql, "SELECT ");
+	append_leaf_cols(&sql, item, "b", true, &first);
+	appendStringInfo(&sql, "%s%s AS __trickle_w FROM %s AND b.__w <> 0", first ? "" : ", ",
+					 state == IVM_OLD ? "(- b.__w)" : "b.__w",
+					 trickle_delta_changes_sql(item->relid, "b"));
 	return sql.data;
 }
 

@@ -93,10 +93,6 @@ typedef struct TrickleIvmPlan
 	List	   *columns;		/* visible TrickleColumn */
 	bool		aggregate;		/* GROUP BY or aggregates */
 	bool		global;			/* aggregates without GROUP BY: one row */
-	bool		keys_only;		/* a keyed recompute's block: its terms tell which
-								 * keys changed, from rows holding only the key
-								 * columns, so changes that cancel on those columns
-								 * must not be summed away (src/ivm/delta.c) */
 	List	   *keys;			/* TrickleIvmKey */
 	List	   *aggs;			/* TrickleIvmAgg */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */

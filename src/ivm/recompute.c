@@ -61,6 +61,7 @@
 #include "postgres.h"
 
 #include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -73,6 +74,7 @@
 #include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/typcache.h"
 
 #include "fdw/fdw.h"
@@ -314,6 +316,98 @@ block_query(Query *query, List *targets)
 	return block;
 }
 
+typedef struct ReadContext
+{
+	Query	   *query;
+	int			depth;			/* query levels entered */
+	List	  **sources;
+} ReadContext;
+
+/* adds column attnum (0: every column) of relid to its entry of *sources */
+static void
+add_column_read(List **sources, Oid relid, int attnum)
+{
+	ListCell   *lc;
+
+	foreach(lc, *sources)
+	{
+		TrickleIvmSource *src = lfirst(lc);
+
+		if (src->relid != relid)
+			continue;
+		if (attnum > 0)
+			src->attnums = list_append_unique_int(src->attnums, attnum);
+		else
+		{
+			Relation	rel = table_open(relid, AccessShareLock);
+			TupleDesc	desc = RelationGetDescr(rel);
+			int			i;
+
+			for (i = 0; i < desc->natts; i++)
+			{
+				if (!TupleDescAttr(desc, i)->attisdropped)
+					src->attnums = list_append_unique_int(src->attnums, i + 1);
+			}
+			table_close(rel, AccessShareLock);
+		}
+		list_sort(src->attnums, list_int_cmp);
+	}
+}
+
+static bool
+columns_read_walker(Node *node, ReadContext *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varlevelsup == ctx->depth &&
+		((Var *) node)->varattno >= 0)
+	{
+		Var		   *var = (Var *) node;
+		RangeTblEntry *rte = rt_fetch(var->varno, ctx->query->rtable);
+
+		if (rte->rtekind == RTE_RELATION)
+			add_column_read(ctx->sources, rte->relid, var->varattno);
+		else if (rte->rtekind == RTE_JOIN && var->varattno > 0)
+		{
+			/* a join alias: the columns it stands for, at this level */
+			Node	   *alias = copyObject(list_nth(rte->joinaliasvars, var->varattno - 1));
+
+			IncrementVarSublevelsUp(alias, ctx->depth, 0);
+			return columns_read_walker(alias, ctx);
+		}
+		return false;
+	}
+	if (IsA(node, Query))
+	{
+		bool		r;
+
+		ctx->depth++;
+		r = query_tree_walker((Query *) node, columns_read_walker, ctx, 0);
+		ctx->depth--;
+		return r;
+	}
+	return expression_tree_walker(node, columns_read_walker, ctx);
+}
+
+/*
+ * add_columns_read: every column of its sources that query reads, in
+ * plan->sources (whose columns are what the capture copies).  The block's
+ * delta reads only the key columns, but a change to any column the query
+ * reads changes its output: the capture drops an UPDATE whose captured
+ * columns all kept their values (src/cdc/capture.c), which is right only
+ * when they are every column the consumers read.
+ */
+static void
+add_columns_read(TrickleIvmPlan *plan, Query *query)
+{
+	ReadContext ctx;
+
+	ctx.query = query;
+	ctx.depth = 0;
+	ctx.sources = &plan->sources;
+	(void) query_tree_walker(query, columns_read_walker, &ctx, 0);
+}
+
 /*
  * analyze_block: the plain plan of query's FROM/WHERE block with targets as
  * outputs; NULL with the plan refused when it is not maintainable
@@ -322,6 +416,7 @@ static TrickleIvmPlan *
 analyze_block(TrickleIvmPlan *plan, Query *query, List *targets)
 {
 	TrickleIvmPlan *block = trickle_ivm_analyze(block_query(query, targets), NIL);
+	ListCell   *lc;
 
 	if (!block->supported)
 	{
@@ -330,9 +425,17 @@ analyze_block(TrickleIvmPlan *plan, Query *query, List *targets)
 	}
 	if (block->aggregate || block->recompute)
 		elog(ERROR, "the FROM/WHERE block of a query is not a plain block");
-	block->keys_only = true;
 	plan->scans = block->scans;
-	plan->sources = block->sources;
+	plan->sources = NIL;
+	foreach(lc, block->sources)
+	{
+		TrickleIvmSource *src = palloc(sizeof(TrickleIvmSource));
+
+		*src = *(TrickleIvmSource *) lfirst(lc);
+		src->attnums = list_copy(src->attnums);
+		plan->sources = lappend(plan->sources, src);
+	}
+	add_columns_read(plan, query);
 	return block;
 }
 

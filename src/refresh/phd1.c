@@ -8,9 +8,20 @@
  * DIFFERENTIAL consumers (and below the transaction recorded with that
  * frontier, see orchestrator.c) was seen by all of them, so it is deleted:
  * one index range scan.  A consumer not yet populated has no frontier and
- * will start with a FULL refresh, so it holds nothing back.  A buffer is
- * never truncated (that is not MVCC-safe: a concurrent refresh still reads
- * it).
+ * will start with a FULL refresh, so it holds nothing back.
+ *
+ * Deleting costs a heap update and a WAL record per row, as much as the
+ * MERGE for a large change.  So a buffer of many pages whose every row is
+ * consumed is emptied by TRUNCATE instead, which costs the same whatever
+ * it holds.  TRUNCATE is not MVCC-safe: a transaction whose snapshot is
+ * older than it sees the buffer empty.  That is harmless here, because no
+ * consumer needs a consumed row, and rows written later go to the emptied
+ * buffer.  It needs an ACCESS EXCLUSIVE lock, taken only if nobody holds a
+ * lock on the buffer (no writer in flight, no other refresh reading it),
+ * never waited for; whether every row is consumed is decided under that
+ * lock, when no writer can add one.  Writers arriving meanwhile wait until
+ * the refresh commits, so the TRUNCATE is skipped inside an explicit
+ * transaction block, whose end is the user's.
  *
  * The consumers' frontiers are read with the refresh's snapshot, after this
  * refresh recorded its own.  A consumer created concurrently is invisible
@@ -27,16 +38,102 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/xid8.h"
 
 #include "cdc/cdc.h"
 #include "refresh/refresh.h"
 #include "trickle.h"
+
+/* a buffer of fewer pages is cleaned by DELETE, cheaper for a few rows */
+#define TRUNCATE_MIN_PAGES 64
+
+/* the smallest xid some DIFFERENTIAL consumer of source $1 has not consumed */
+#define CUTOFF_SQL \
+	"(SELECT pg_catalog.min(LEAST(pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid))" \
+	" FROM trickle.catalog c JOIN trickle.sources s ON s.relid = c.relid" \
+	" WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL')"
+
+/*
+ * runs sql (a kept plan of kind) as the extension owner, with a snapshot
+ * that sees this refresh's frontier; returns SPI's code
+ */
+static int
+run_as_owner(TrickleKept kind, Oid source, const char *sql, int nargs, Oid *argtypes,
+			 Datum *values)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	volatile int rc = 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(trickle_extension_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, source, sql, nargs, argtypes);
+
+		rc = SPI_execute_snapshot(plan, values, NULL, InvalidSnapshot, InvalidSnapshot,
+								  false, false, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/* empties buffer (of source) by TRUNCATE if that is allowed; see above */
+static bool
+truncate_consumed(Oid source, Oid buffer)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(source)};
+	Relation	rel;
+	BlockNumber pages;
+	bool		consumed;
+	bool		isnull;
+	int			rc;
+
+	if (IsTransactionBlock())
+		return false;
+	rel = table_open(buffer, AccessShareLock);
+	pages = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (pages < TRUNCATE_MIN_PAGES || !ConditionalLockRelationOid(buffer, AccessExclusiveLock))
+		return false;
+
+	rc = run_as_owner(TRICKLE_KEPT_CONSUMED, source,
+					  psprintf("SELECT %s IS NOT NULL AND NOT EXISTS (SELECT FROM %s b"
+							   " WHERE b.__xid >= %s)",
+							   CUTOFF_SQL, trickle_buffer_name(source), CUTOFF_SQL),
+					  1, argtypes, values);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
+	consumed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+										  &isnull));
+	if (isnull || !consumed)
+	{
+		/* nothing changed under the lock: let writers in again */
+		UnlockRelationOid(buffer, AccessExclusiveLock);
+		return false;
+	}
+	rc = run_as_owner(TRICKLE_KEPT_CLEANUP_TRUNCATE, source,
+					  psprintf("TRUNCATE ONLY %s", trickle_buffer_name(source)),
+					  0, NULL, NULL);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "buffer truncation failed: %s", SPI_result_code_string(rc));
+	return true;
+}
 
 void
 trickle_phd1_cleanup(Oid source, uint64 from_xid)
@@ -45,35 +142,16 @@ trickle_phd1_cleanup(Oid source, uint64 from_xid)
 	Datum		values[2] = {ObjectIdGetDatum(source),
 	FullTransactionIdGetDatum(FullTransactionIdFromU64(from_xid))};
 	Oid			buffer;
-	char	   *sql;
-	SPIPlanPtr	plan;
-	Oid			save_userid;
-	int			save_sec_context;
 	int			rc;
 
 	buffer = trickle_buffer_relid(source);
-	if (!OidIsValid(buffer) || !ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
+	if (!OidIsValid(buffer) || truncate_consumed(source, buffer) ||
+		!ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
 		return;
-
-	sql = psprintf("DELETE FROM %s WHERE __xid >= $2 AND __xid < (SELECT pg_catalog.min(LEAST("
-				   "pg_catalog.pg_snapshot_xmin(c.frontier), c.frontier_xid))"
-				   " FROM trickle.catalog c JOIN trickle.sources s ON s.relid = c.relid"
-				   " WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL')",
-				   trickle_buffer_name(source));
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(trickle_extension_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	PG_TRY();
-	{
-		plan = trickle_refresh_kept_plan(TRICKLE_KEPT_CLEANUP, source, sql, 2, argtypes);
-		rc = SPI_execute_snapshot(plan, values, NULL, InvalidSnapshot, InvalidSnapshot,
-								  false, false, 0);
-		if (rc != SPI_OK_DELETE)
-			elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	rc = run_as_owner(TRICKLE_KEPT_CLEANUP, source,
+					  psprintf("DELETE FROM %s WHERE __xid >= $2 AND __xid < %s",
+							   trickle_buffer_name(source), CUTOFF_SQL),
+					  2, argtypes, values);
+	if (rc != SPI_OK_DELETE)
+		elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
 }

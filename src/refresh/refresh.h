@@ -47,7 +47,9 @@ typedef enum TrickleKept
 	TRICKLE_KEPT_SCAN_CHANGES,	/* per source */
 	TRICKLE_KEPT_HISTORY,
 	TRICKLE_KEPT_FRONTIER_UPDATE,
-	TRICKLE_KEPT_CLEANUP		/* per source */
+	TRICKLE_KEPT_CLEANUP,		/* per source */
+	TRICKLE_KEPT_CONSUMED,		/* per source */
+	TRICKLE_KEPT_CLEANUP_TRUNCATE	/* per source */
 } TrickleKept;
 
 /* src/refresh/orchestrator.c; callers hold an SPI connection */

@@ -43,6 +43,19 @@ SELECT count(*) AS differing FROM (
 SELECT 'trickle_changes.changes_' || '"Order Lines"'::regclass::oid AS buffer \gset
 SELECT count(*) AS buffered FROM :buffer;
 
+-- an UPDATE that leaves every captured column as it was writes nothing (doc
+-- is not captured); one that changes a captured column's bytes writes a
+-- pair per row, also when the values are equal (3.0 and 3.00 show
+-- differently in "Total")
+UPDATE "Order Lines" SET doc = '{"x": 2}';
+UPDATE "Order Lines" SET amount = amount WHERE "Line Id" <= 3;
+SELECT count(*) AS buffered FROM :buffer;
+UPDATE "Order Lines" SET amount = amount * 1.00 WHERE "Line Id" = 2;
+SELECT count(*) AS buffered FROM :buffer;
+SELECT action FROM trickle.refresh_stream_table('"Per Customer"');
+SELECT "Cust""omer", "N", "Total" FROM "Per Customer" ORDER BY 1;
+SELECT "Cust""omer", count(*), sum(amount) FROM "Order Lines" GROUP BY 1 ORDER BY 1;
+
 -- TRUNCATE: the next refresh recomputes
 TRUNCATE "Order Lines";
 INSERT INTO "Order Lines" VALUES (1, 'a', 1, NULL), (2, 'a', 2, NULL);
@@ -123,7 +136,7 @@ CREATE VIEW per_kind_diff AS
 -- writes through the root (a row moving to another partition is an update),
 -- through the intermediate table and into leaves directly: captured once each
 UPDATE events SET kind = 'b' WHERE id = 1;
-UPDATE events_bc SET id = 150 WHERE id = 2;
+UPDATE events_bc SET id = 150, amount = amount + 1 WHERE id = 2;
 INSERT INTO events_bc_high (id, kind, amount) VALUES (300, 'c', 5);
 INSERT INTO events_a VALUES (3, 'a', 7);
 DELETE FROM events_bc_low WHERE id = 1;
@@ -260,3 +273,40 @@ SELECT action FROM trickle.refresh_stream_table('mm_st');
 SELECT g, mn, mx FROM mm_st ORDER BY g;
 SELECT trickle.drop_stream_table('mm_st');
 DROP TABLE mm_src;
+
+-- a large buffer whose every row is consumed is emptied by TRUNCATE (a new
+-- relfilenode); inside a transaction block, and while a second consumer
+-- has not read it, by DELETE (the same relfilenode)
+CREATE TABLE bulk (id int PRIMARY KEY, v int);
+INSERT INTO bulk SELECT i, 0 FROM generate_series(1, 20000) i;
+SELECT trickle.create_stream_table('bulk_sum',
+  'SELECT count(*) AS n, sum(v) AS s FROM bulk', refresh_mode => 'differential');
+SELECT 'trickle_changes.changes_' || 'bulk'::regclass::oid AS bulk_buffer \gset
+SELECT pg_relation_filenode(:'bulk_buffer') AS node \gset
+UPDATE bulk SET v = v + 1;
+SELECT action FROM trickle.refresh_stream_table('bulk_sum');
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT n, s FROM bulk_sum;
+SELECT pg_relation_filenode(:'bulk_buffer') AS node \gset
+UPDATE bulk SET v = v + 1;
+BEGIN;
+SELECT action FROM trickle.refresh_stream_table('bulk_sum');
+COMMIT;
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT trickle.create_stream_table('bulk_max',
+  'SELECT max(v) AS m FROM bulk', refresh_mode => 'differential');
+SELECT pg_relation_filenode(:'bulk_buffer') AS node \gset
+UPDATE bulk SET v = v + 1;
+SELECT action FROM trickle.refresh_stream_table('bulk_sum');
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT action FROM trickle.refresh_stream_table('bulk_max');
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT n, s FROM bulk_sum;
+SELECT m FROM bulk_max;
+SELECT trickle.drop_stream_table('bulk_sum');
+SELECT trickle.drop_stream_table('bulk_max');
+DROP TABLE bulk;
