@@ -1,3 +1,5 @@
+# Copyright (c) trickle contributors
+
 # Oracle shapes: WITH RECURSIVE (src/ivm/recursive.c).  Maintained by
 # semi-naive evaluation while the sources only gain rows; a refresh whose
 # changes delete or update runs FULL (full_fallback).  The insert-only shapes
@@ -6,7 +8,7 @@
 use strict;
 use warnings;
 
-our @shapes;
+our (@shapes, @fruits);
 
 # transitive closure of a graph with cycles (set semantics); NULL ends join
 # nothing
@@ -21,7 +23,7 @@ push @shapes, {
 	ddl => q{CREATE TABLE edges (src int, dst int)},
 	tables => [ {
 		name => 'edges', rows => 12,
-		cols => [ col('src', g_int(1, 14, 0.05), 'key'), col('dst', g_int(1, 14, 0.05), 'key') ] } ],
+		cols => [ col('src', g_int(1, 40, 0.05), 'key'), col('dst', g_int(1, 40, 0.05), 'key') ] } ],
 	query => $closure,
 	cols => 'a, b',
 	inserts_only => 1,
@@ -34,7 +36,7 @@ push @shapes, {
 	ddl => q{CREATE TABLE emp (id int PRIMARY KEY, mgr int, name text)},
 	tables => [ {
 		name => 'emp', pk => 'id', rows => 25,
-		cols => [ col('mgr', g_int(1, 30, 0.2), 'key'), col('name', g_text(\@fruits, 0.05)) ] } ],
+		cols => [ col('mgr', g_int(1, 40, 0.3), 'key'), col('name', g_text(\@fruits, 0.05)) ] } ],
 	query => q{WITH RECURSIVE t(id, depth, path) AS (
 		SELECT id, 1, name FROM emp WHERE mgr IS NULL
 		UNION ALL
@@ -52,9 +54,9 @@ push @shapes, {
 	ddl => q{CREATE TABLE dag (src int, dst int)},
 	tables => [ {
 		name => 'dag', rows => 10,
-		cols => [ col('src', g_int(1, 20, 0.05), 'key'), col('dst', g_int(1, 20, 0.05), 'key') ] } ],
+		cols => [ col('src', g_int(1, 12, 0.05), 'key'), col('dst', g_int(1, 12, 0.05), 'key') ] } ],
 	query => q{WITH RECURSIVE p(node, len) AS (
-		SELECT dst, 1 FROM dag WHERE src = 1
+		SELECT dst, 1 FROM dag WHERE src <= 3
 		UNION ALL
 		SELECT d.dst, p.len + 1 FROM p JOIN dag d ON d.src = p.node
 		 WHERE d.dst > p.node AND p.len < 3)
@@ -68,8 +70,8 @@ my $airline_ddl = q{CREATE TABLE flights (id int PRIMARY KEY, src int, dst int, 
 	CREATE TABLE airlines (id int PRIMARY KEY, active bool)};
 my @airline_tables = (
 	{ name => 'flights', pk => 'id', rows => 15,
-	  cols => [ col('src', g_int(1, 12, 0.05), 'key'), col('dst', g_int(1, 12, 0.05), 'key'),
-				col('airline', g_int(1, 10, 0.1), 'key') ] },
+	  cols => [ col('src', g_int(1, 30, 0.05), 'key'), col('dst', g_int(1, 30, 0.05), 'key'),
+				col('airline', g_int(1, 40, 0.1), 'key') ] },
 	{ name => 'airlines', pk => 'id', rows => 5, cols => [ col('active', g_bool(0.1)) ] });
 
 push @shapes, {
@@ -94,7 +96,7 @@ push @shapes, {
 	ddl => $airline_ddl,
 	tables => [ map { { %$_ } } @airline_tables ],
 	query => q{WITH RECURSIVE reach(a, b, hops) AS (
-		SELECT f.src, f.dst, 1 FROM flights f WHERE f.src <= 3
+		SELECT f.src, f.dst, 1 FROM flights f WHERE f.src <= 8
 		UNION ALL
 		SELECT r.a, f.dst, r.hops + 1 FROM reach r, flights f, airlines al
 		 WHERE f.src = r.b AND al.id = f.airline AND al.active AND r.hops < 3)
