@@ -10,8 +10,8 @@
  *	SELECT c1, ..., cn FROM r			(the columns in order, maybe renamed)
  *
  * where base and step are select-project-join blocks over tables (comma and
- * INNER JOIN, a WHERE clause without subqueries) and step names r exactly
- * once.  Then step is linear in r and in each of its tables, and r is the
+ * INNER JOIN, a WHERE clause without subqueries; base may read no table)
+ * and step names r exactly once.  Then step is linear in r and in each of its tables, and r is the
  * least fixpoint of F(X) = base + step(X).  The stream table stores r as of
  * the last refresh (r_old), which is all a refresh needs to know of the
  * past.
@@ -241,8 +241,6 @@ leaf_problem(Query *leaf, const char *which)
 		return psprintf("a subquery in an expression in the %s of a recursive WITH query", which);
 	if (leaf->rowMarks)
 		return psprintf("a locking clause in the %s of a recursive WITH query", which);
-	if (leaf->jointree->fromlist == NIL)
-		return psprintf("a %s without FROM in a recursive WITH query", which);
 	return NULL;
 }
 
@@ -257,6 +255,7 @@ add_leaf(TrickleIvmPlan *plan, Query *leaf, const char *which, bool step, int *s
 
 	if ((problem = leaf_problem(leaf, which)) != NULL)
 		return problem;
+	/* a base without FROM is a constant: no scan, no delta */
 	if ((problem = from_problem(leaf, (Node *) leaf->jointree, &selfrefs, self_rtindex)) != NULL)
 		return problem;
 	if (step && selfrefs != 1)
@@ -415,7 +414,12 @@ describe_leaf(StringInfo buf, Query *leaf, Node *node, int depth)
 			appendStringInfoString(buf, "Filter (WHERE)\n");
 			depth++;
 		}
-		if (list_length(from->fromlist) == 1)
+		if (from->fromlist == NIL)
+		{
+			appendStringInfoSpaces(buf, depth * 2);
+			appendStringInfoString(buf, "Result (reads no table)\n");
+		}
+		else if (list_length(from->fromlist) == 1)
 			describe_leaf(buf, leaf, linitial(from->fromlist), depth);
 		else
 		{
