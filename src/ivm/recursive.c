@@ -589,13 +589,12 @@ stored_sql(TrickleIvmRecursive *rec, List *columns, const char *target)
 }
 
 /*
- * leaf_sql: leaf deparsed with the scans first..first+n-1 of plan->scans
- * (the leaf's, in range table order) read as states says, and its reference
- * to r reading the stored stream table (stored) or the generated WITH query
+ * leaf_sql: leaf deparsed with its scans (in range table order) read as
+ * states says, and its reference to r reading the stored stream table
+ * (stored) or the generated WITH query (NULL)
  */
 static char *
-leaf_sql(TrickleIvmPlan *plan, Query *leaf, int first, const ArmRead *states,
-		 const char *stored)
+leaf_sql(TrickleIvmPlan *plan, Query *leaf, const ArmRead *states, const char *stored)
 {
 	Query	   *copy = copyObject(leaf);
 	ListCell   *lc;
@@ -619,7 +618,6 @@ leaf_sql(TrickleIvmPlan *plan, Query *leaf, int first, const ArmRead *states,
 				rte->ctename = RECURSIVE_NAME;
 		}
 	}
-	(void) first;
 	return trickle_query_deparse(copy);
 }
 
@@ -707,7 +705,7 @@ append_leaf_arms(StringInfo buf, TrickleIvmPlan *plan, Query *leaf, int first, i
 					sign = -sign;
 				}
 			}
-			append_arm(buf, rec, leaf_sql(plan, leaf, first, states, stored),
+			append_arm(buf, rec, leaf_sql(plan, leaf, states, stored),
 					   rec->union_all ? sign : 0, any);
 		}
 	}
@@ -798,7 +796,7 @@ trickle_recursive_append_terms(StringInfo buf, TrickleIvmPlan *plan, const char 
 	append_cast_columns(buf, rec, "s");
 	for (i = 0; i < nstep; i++)
 		states[i] = ARM_NEW;
-	appendStringInfo(buf, " FROM (%s) s", leaf_sql(plan, rec->step, rec->base_scans, states, NULL));
+	appendStringInfo(buf, " FROM (%s) s", leaf_sql(plan, rec->step, states, NULL));
 	append_column_aliases(buf, rec, false);
 	if (!rec->union_all)
 	{
