@@ -35,6 +35,7 @@ OBJS = \
 	src/ivm/sublink.o \
 	src/ivm/delta.o \
 	src/ivm/recompute.o \
+	src/ivm/recursive.o \
 	src/ivm/normalize.o \
 	src/sched/schedule.o \
 	src/sched/bgw.o \

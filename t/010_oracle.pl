@@ -105,6 +105,7 @@ sub allowed_actions
 	  : $mode eq 'differential' ? ('DIFFERENTIAL')
 	  :                           ('FULL', 'DIFFERENTIAL');
 	push @ok, 'REINITIALIZE' if $w{truncated} || $w{reinit};
+	push @ok, 'FULL' if $w{full_fallback} && $mode eq 'differential';
 	push @ok, 'NO_DATA' unless $w{changed};
 	return @ok;
 }
@@ -175,7 +176,8 @@ sub refresh_and_check
 	my @allowed = allowed_actions(
 		changed => $before->{count} > 0,
 		truncated => $w{truncated},
-		reinit => $w{reinit});
+		reinit => $w{reinit},
+		full_fallback => $ctx->{full_fallback});
 	push @problems, "action $r->{action} is not one of " . join(', ', @allowed)
 	  . ($before->{count} > 0 ? ' (the query result had changed)' : '')
 	  unless grep { $_ eq $r->{action} } @allowed;
@@ -302,6 +304,11 @@ our @ckeys = ('a', 'B', 'b', 'Z', 'z', '_u', 'ab', 'AB', 'Ab', 'm', 'M');
 #   truncate  whether some batches TRUNCATE a source
 #   extra_ops [weight, sub returning SQL statements] changes specific to the
 #             shape, drawn together with the generic ones
+#   inserts_only  the change batches only insert rows (the generic changes
+#             that insert, and extra_ops; no TRUNCATE)
+#   full_fallback  a differential stream table may refresh FULL (a construct
+#             maintained differentially for some changes only, such as
+#             recursive WITH queries for insertions)
 #   pre_refresh  upstream stream tables (names, as the ddl created them with
 #             trickle.create_stream_table) that the query reads: refreshed
 #             in this order before each check of st, as the scheduler would
@@ -1044,7 +1051,7 @@ sub set_clause
 # only when they must share a transaction).
 my @generic_ops = (
 	# fresh rows, NULLs included
-	[ 30, sub { my ($t) = @_; return insert_sql($t, 1 + int(rand(4))); } ],
+	[ 30, sub { my ($t) = @_; return insert_sql($t, 1 + int(rand(4))); }, 'insert' ],
 	# copies of existing rows: duplicates in a table without a key
 	[ 8, sub {
 		my ($t) = @_;
@@ -1056,7 +1063,7 @@ my @generic_ops = (
 		  . " FROM $t->{name} oracle_r ORDER BY oracle_r::text LIMIT $n"
 		  . " OFFSET (SELECT floor(count(*) * $f)::int FROM $t->{name})"
 		  . (defined $t->{pk} ? " ON CONFLICT ($t->{pk}) DO NOTHING" : '');
-	} ],
+	}, 'insert' ],
 	# several rows of one key (a group or join partner appears, or reappears)
 	[ 6, sub {
 		my ($t) = @_;
@@ -1073,7 +1080,7 @@ my @generic_ops = (
 		}
 		return "INSERT INTO $t->{name} (" . col_names($t) . ') VALUES ' . join(', ', @rows)
 		  . (defined $t->{pk} ? " ON CONFLICT ($t->{pk}) DO NOTHING" : '');
-	} ],
+	}, 'insert' ],
 	# values of a few rows, keys included (rows move between groups)
 	[ 25, sub {
 		my ($t) = @_;
@@ -1143,7 +1150,8 @@ sub random_op
 	for (;;)
 	{
 		my $t = pick($shape->{tables});
-		my @choices = map { my $op = $_->[1]; [ $_->[0], sub { $op->($t) } ] } @generic_ops;
+		my @generic = grep { !$shape->{inserts_only} || ($_->[2] // '') eq 'insert' } @generic_ops;
+		my @choices = map { my $op = $_->[1]; [ $_->[0], sub { $op->($t) } ] } @generic;
 		push @choices, @{ $shape->{extra_ops} // [] };
 		my @stmts = weighted_pick(@choices)->();
 		return \@stmts if @stmts;
@@ -1157,7 +1165,7 @@ sub make_batch
 
 	# Now and then: TRUNCATE a source, then fill it again (or not), in one
 	# transaction.
-	if ($shape->{truncate} && $cycle % 10 == 5)
+	if ($shape->{truncate} && !$shape->{inserts_only} && $cycle % 10 == 5)
 	{
 		my $t = pick($shape->{tables});
 		my @ins = rand() < 0.7
@@ -1231,6 +1239,7 @@ sub run_shape
 		query => $shape->{query},
 		cols => $shape->{cols},
 		setup => "SET search_path = $schema, public;",
+		full_fallback => $shape->{full_fallback},
 	};
 	my $where = "seed=$seed shape=$name mode=$mode";
 

@@ -607,8 +607,9 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	if (problem)
 		return trickle_ivm_refuse(plan, "%s", problem);
 
+	/* normalize.c inlined the others: semi-naive evaluation, recursive.c */
 	if (query->cteList)
-		return trickle_ivm_refuse(plan, "a recursive WITH query");
+		return trickle_ivm_analyze_recursive(plan, query, columns);
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
 	{
@@ -823,6 +824,12 @@ trickle_ivm_describe(TrickleIvmPlan *plan)
 	ListCell   *lc;
 
 	initStringInfo(&buf);
+	if (plan->recursive)
+	{
+		trickle_ivm_describe_recursive(&buf, plan);
+		buf.data[--buf.len] = '\0';
+		return buf.data;
+	}
 	if (plan->recompute)
 		trickle_ivm_describe_recompute(&buf, plan);
 	else if (plan->aggregate)

@@ -79,6 +79,7 @@ typedef struct TrickleIvmSource
 } TrickleIvmSource;
 
 typedef struct TrickleIvmRecompute TrickleIvmRecompute;
+typedef struct TrickleIvmRecursive TrickleIvmRecursive;
 
 typedef struct TrickleIvmPlan
 {
@@ -97,6 +98,7 @@ typedef struct TrickleIvmPlan
 	List	   *aggs;			/* TrickleIvmAgg */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */
 	TrickleIvmRecompute *recompute; /* set: maintained by src/ivm/recompute.c */
+	TrickleIvmRecursive *recursive; /* set: maintained by src/ivm/recursive.c */
 	List	   *views;			/* OIDs of the views read (expanded), nested ones too */
 	List	   *origins;		/* per entry of query's range table: the view, WITH
 								 * query or subquery it came from (char *), or NULL */
@@ -156,6 +158,24 @@ struct TrickleIvmRecompute
 };
 
 /*
+ * A recursive WITH query maintained by semi-naive evaluation while its
+ * sources only gain rows (src/ivm/recursive.c): plan->scans holds the
+ * base's scans, then the step's, each in range table order.
+ */
+struct TrickleIvmRecursive
+{
+	bool		union_all;		/* UNION ALL (bags), or UNION (sets) */
+	char	   *ctename;
+	List	   *colnames;		/* the WITH query's columns (String) */
+	List	   *coltypes;		/* their types (OID) */
+	List	   *coltypmods;		/* and typmods (int) */
+	Query	   *base;			/* the first branch */
+	Query	   *step;			/* the recursive step */
+	int			self_rtindex;	/* the step's reference to the WITH query */
+	int			base_scans;		/* how many of plan->scans are the base's */
+};
+
+/*
  * src/ivm/normalize.c: views expanded, WITH queries inlined, simple
  * subqueries merged, so that every source is a table of plan->query's range
  * table (see the file comment)
@@ -174,6 +194,14 @@ extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,
 extern char *trickle_ivm_describe(TrickleIvmPlan *plan);
 extern char *trickle_ivm_hidden_name(const char *what, int agg);
 extern void trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth);
+
+/* src/ivm/recursive.c */
+extern TrickleIvmPlan *trickle_ivm_analyze_recursive(TrickleIvmPlan *plan, Query *query,
+													 List *columns);
+extern void trickle_ivm_describe_recursive(StringInfo buf, TrickleIvmPlan *plan);
+extern void trickle_recursive_append_terms(StringInfo buf, TrickleIvmPlan *plan,
+										   const char *target, List *columns, uint64 mask);
+extern char *trickle_recursive_state(TrickleIvmPlan *plan, List *columns);
 
 /* src/ivm/recompute.c */
 extern bool trickle_ivm_wants_recompute(Query *query);

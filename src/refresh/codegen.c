@@ -130,11 +130,18 @@ append_names(StringInfo buf, const char *prefix, List *columns)
 
 /* the UNION ALL of the terms of the scans in mask */
 static void
-append_terms(StringInfo buf, TrickleIvmPlan *plan, uint64 mask)
+append_terms(StringInfo buf, TrickleIvmPlan *plan, const char *target, List *columns,
+			 uint64 mask)
 {
 	int			i;
 	bool		first = true;
 
+	if (plan->recursive)
+	{
+		/* the new rows of a recursive WITH query (src/ivm/recursive.c) */
+		trickle_recursive_append_terms(buf, plan, target, columns, mask);
+		return;
+	}
 	if (plan->recompute)
 	{
 		/* UNION ALL: the terms of every branch (src/refresh/recompute_apply.c) */
@@ -184,7 +191,7 @@ plain_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 mask
 	appendStringInfoString(&sql, "WITH d AS (SELECT ");
 	append_list(&sql, "t.", "__trickle_c%d", n);
 	appendStringInfoString(&sql, ", pg_catalog.sum(t.__trickle_w) AS __trickle_w FROM (");
-	append_terms(&sql, plan, mask);
+	append_terms(&sql, plan, target, columns, mask);
 	appendStringInfoString(&sql, ") t GROUP BY ");
 	append_list(&sql, "t.", "__trickle_c%d", n);
 	appendStringInfoString(&sql, " HAVING pg_catalog.sum(t.__trickle_w) <> 0), ");
@@ -346,7 +353,7 @@ append_group_deltas(StringInfo sql, TrickleIvmPlan *plan, uint64 mask)
 	for (j = 0; j < list_length(plan->aggs); j++)
 		append_agg_deltas(sql, plan, j);
 	appendStringInfoString(sql, " FROM (");
-	append_terms(sql, plan, mask);
+	append_terms(sql, plan, NULL, NIL, mask);
 	appendStringInfoString(sql, ") t");
 	if (nkeys)
 	{
@@ -663,6 +670,8 @@ trickle_codegen_state(TrickleIvmPlan *plan, List *columns)
 
 	if (plan->recompute)
 		return trickle_recompute_state(plan, columns);
+	if (plan->recursive)
+		return trickle_recursive_state(plan, columns);
 	if (!plan->aggregate)
 	{
 		initStringInfo(&sql);
@@ -758,6 +767,7 @@ typedef struct ApplyCacheEntry
 	int			nviews;
 	Oid		   *views;			/* the views the plan expanded */
 	bool		stale;			/* one of them was replaced */
+	bool		insert_only;	/* the delta holds for insertions only */
 	List	   *masks;			/* of ApplySql */
 	MemoryContext context;
 } ApplyCacheEntry;
@@ -792,25 +802,21 @@ apply_cache_invalidate(Datum arg, Oid relid)
 }
 
 /*
- * trickle_codegen_apply: the MERGE applying the changes of the sources in
- * changed (OIDs) to stream table relid.
+ * apply_entry: the cache entry of stream table relid (named target), made
+ * anew when its definition or name changed or a view it read was
+ * replaced; a fresh analysis of the definition is left in *plan (NULL
+ * when the entry was still good).
  */
-char *
-trickle_codegen_apply(Oid relid, const char *definition, List *changed,
-					  SPIPlanPtr *prepared)
+static ApplyCacheEntry *
+apply_entry(Oid relid, const char *definition, const char *target, TrickleIvmPlan **plan,
+			List **columns)
 {
-	uint64		mask = 0;
-	int			i;
 	ApplyCacheEntry *entry;
 	ApplySql   *apply;
-	MemoryContext old;
-	TrickleIvmPlan *plan = NULL;
-	List	   *columns = NIL;
 	bool		found;
 	ListCell   *lc;
-	char	   *sql;
-	char	   *target = trickle_relation_qualified_name(relid);
 
+	*plan = NULL;
 	if (apply_cache == NULL)
 	{
 		HASHCTL		ctl;
@@ -838,10 +844,10 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 	{
 		MemoryContext context;
 
-		plan = trickle_codegen_plan(relid, definition, &columns);
-		if (!plan->supported || list_length(plan->scans) > 64)
+		*plan = trickle_codegen_plan(relid, definition, columns);
+		if (!(*plan)->supported || list_length((*plan)->scans) > 64)
 			elog(ERROR, "stream table %s is not maintainable differentially: %s", target,
-				 plan->supported ? "more than 64 tables" : plan->reason);
+				 (*plan)->supported ? "more than 64 tables" : (*plan)->reason);
 		context = AllocSetContextCreate(TopMemoryContext, "trickle apply statement",
 										ALLOCSET_SMALL_SIZES);
 		entry = hash_search(apply_cache, &relid, HASH_ENTER, &found);
@@ -850,16 +856,55 @@ trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 		entry->definition = MemoryContextStrdup(context, definition);
 		entry->target = MemoryContextStrdup(context, target);
 		entry->masks = NIL;
-		entry->nscans = list_length(plan->scans);
+		entry->nscans = list_length((*plan)->scans);
 		entry->scans = MemoryContextAlloc(context, sizeof(Oid) * Max(entry->nscans, 1));
-		foreach(lc, plan->scans)
+		foreach(lc, (*plan)->scans)
 			entry->scans[foreach_current_index(lc)] = ((TrickleIvmScan *) lfirst(lc))->relid;
-		entry->nviews = list_length(plan->views);
+		entry->nviews = list_length((*plan)->views);
 		entry->views = MemoryContextAlloc(context, sizeof(Oid) * Max(entry->nviews, 1));
-		foreach(lc, plan->views)
+		foreach(lc, (*plan)->views)
 			entry->views[foreach_current_index(lc)] = lfirst_oid(lc);
+		entry->insert_only = (*plan)->recursive != NULL;
 		entry->stale = false;
 	}
+	return entry;
+}
+
+/*
+ * trickle_codegen_insert_only: whether stream table relid's delta is right
+ * only for changes that insert (a recursive WITH query): a refresh whose
+ * changes delete or update must recompute.
+ */
+bool
+trickle_codegen_insert_only(Oid relid, const char *definition)
+{
+	TrickleIvmPlan *plan;
+	List	   *columns;
+
+	return apply_entry(relid, definition, trickle_relation_qualified_name(relid),
+					   &plan, &columns)->insert_only;
+}
+
+/*
+ * trickle_codegen_apply: the MERGE applying the changes of the sources in
+ * changed (OIDs) to stream table relid.
+ */
+char *
+trickle_codegen_apply(Oid relid, const char *definition, List *changed,
+					  SPIPlanPtr *prepared)
+{
+	uint64		mask = 0;
+	int			i;
+	ApplyCacheEntry *entry;
+	ApplySql   *apply;
+	MemoryContext old;
+	TrickleIvmPlan *plan;
+	List	   *columns = NIL;
+	ListCell   *lc;
+	char	   *sql;
+	char	   *target = trickle_relation_qualified_name(relid);
+
+	entry = apply_entry(relid, definition, target, &plan, &columns);
 	for (i = 0; i < entry->nscans; i++)
 	{
 		if (list_member_oid(changed, entry->scans[i]))

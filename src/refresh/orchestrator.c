@@ -152,9 +152,9 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 			   const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
 {
-	Oid			types[6] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			types[7] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum		values[7];
+	char		nulls[7] = "       ";
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(started);
@@ -162,6 +162,10 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 	values[3] = Int64GetDatum(result->rows_inserted);
 	values[4] = Int64GetDatum(result->rows_deleted);
 	values[5] = CStringGetTextDatum(initiator_names[initiator]);
+	if (result->reason)
+		values[6] = CStringGetTextDatum(result->reason);
+	else
+		nulls[6] = 'n';
 	if (history_id != 0)
 	{
 		/* a refresh worker's RUNNING row (src/sched/worker.c) */
@@ -169,18 +173,19 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 		values[1] = Int64GetDatum(history_id);
 		trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
 							 " finished_at = pg_catalog.clock_timestamp(), action = $3,"
-							 " rows_inserted = $4, rows_deleted = $5"
+							 " rows_inserted = $4, rows_deleted = $5, reason = $7"
 							 " WHERE refresh_id = $2 AND stream_table = $1 AND initiated_by = $6",
-							 6, types, values, NULL);
+							 7, types, values, nulls);
 		types[1] = TIMESTAMPTZOID;
 		values[1] = TimestampTzGetDatum(started);
 	}
 	else
 		catalog_write(TRICKLE_KEPT_HISTORY,
 					  "INSERT INTO trickle.refresh_history (stream_table, started_at,"
-					  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by)"
-					  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6)",
-					  6, types, values, NULL);
+					  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by,"
+					  " reason)"
+					  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6, $7)",
+					  7, types, values, nulls);
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
@@ -433,6 +438,29 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 	return changed;
 }
 
+/*
+ * first_removal: the first of the changed sources whose changes delete or
+ * update a row, or InvalidOid (for deltas right only for insertions)
+ */
+static Oid
+first_removal(List *changed, Snapshot snapshot, Datum *params, const char *nulls)
+{
+	ListCell   *lc;
+
+	foreach(lc, changed)
+	{
+		Oid			source = lfirst_oid(lc);
+
+		run_read(TRICKLE_KEPT_REMOVALS, source,
+				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w < 0)",
+						  trickle_delta_changes_sql(source, "b")),
+				 snapshot, params, nulls);
+		if (spi_bool(1))
+			return source;
+	}
+	return InvalidOid;
+}
+
 /* recompute a DIFFERENTIAL stream table at snapshot */
 static void
 recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
@@ -536,6 +564,20 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 		}
 		else
 			result->action = TRICKLE_ACTION_DIFFERENTIAL;
+
+		/* a recursive WITH query follows insertions only (src/ivm/recursive.c) */
+		if (result->action == TRICKLE_ACTION_DIFFERENTIAL &&
+			trickle_codegen_insert_only(relid, st->definition))
+		{
+			Oid			removal = first_removal(changed, snapshot, params, nulls);
+
+			if (OidIsValid(removal))
+			{
+				result->action = TRICKLE_ACTION_FULL;
+				result->reason = psprintf("rows of \"%s\" were deleted or updated, and the recursive WITH query is maintained differentially for insertions only",
+										  get_rel_name(removal));
+			}
+		}
 	}
 
 	trickle_guard_allow_write(relid);

@@ -38,6 +38,7 @@ typedef struct TrickleRefreshResult
 	int64		rows_inserted;
 	int64		rows_deleted;
 	double		duration_ms;
+	const char *reason;			/* why a DIFFERENTIAL stream table ran FULL */
 } TrickleRefreshResult;
 
 /* statements of the refresh path kept prepared (src/refresh/orchestrator.c) */
@@ -49,7 +50,8 @@ typedef enum TrickleKept
 	TRICKLE_KEPT_FRONTIER_UPDATE,
 	TRICKLE_KEPT_CLEANUP,		/* per source */
 	TRICKLE_KEPT_CONSUMED,		/* per source */
-	TRICKLE_KEPT_CLEANUP_TRUNCATE	/* per source */
+	TRICKLE_KEPT_CLEANUP_TRUNCATE,	/* per source */
+	TRICKLE_KEPT_REMOVALS		/* per source */
 } TrickleKept;
 
 /* src/refresh/orchestrator.c; callers hold an SPI connection */
@@ -85,6 +87,7 @@ extern TrickleIvmPlan *trickle_codegen_plan(Oid relid, const char *definition,
 											List **columns);
 extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 								   SPIPlanPtr *prepared);
+extern bool trickle_codegen_insert_only(Oid relid, const char *definition);
 extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
 extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
 
