@@ -91,6 +91,28 @@
 #include "ivm/ivm_internal.h"
 #include "trickle.h"
 
+/* trickle_ivm_vformat: fmt formatted with args, palloc'd */
+char *
+trickle_ivm_vformat(const char *fmt, va_list args)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		copy;
+		int			needed;
+
+		va_copy(copy, args);
+		needed = appendStringInfoVA(&buf, fmt, copy);
+		va_end(copy);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	return buf.data;
+}
+
 /*
  * trickle_ivm_refuse: makes plan unsupported, with the reason fmt (which
  * names the construct); returns plan.
@@ -98,23 +120,12 @@
 TrickleIvmPlan *
 trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,...)
 {
-	StringInfoData buf;
+	va_list		args;
 
-	initStringInfo(&buf);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
+	va_start(args, fmt);
+	plan->reason = trickle_ivm_vformat(fmt, args);
+	va_end(args);
 	plan->supported = false;
-	plan->reason = buf.data;
 	return plan;
 }
 

@@ -633,13 +633,7 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 		foreach(lc2, sub->targetList)
 			names = lappend(names, makeString(pstrdup(((TargetEntry *) lfirst(lc2))->resname)));
 		rte = rt_fetch(item->rtindex, q->rtable);
-		rte->rtekind = RTE_SUBQUERY;
-		rte->subquery = sub;
-		rte->relid = InvalidOid;
-		rte->relkind = 0;
-		rte->rellockmode = NoLock;
-		rte->inh = false;
-		rte->requiredPerms = 0;
+		trickle_ivm_rte_as_subquery(rte, sub);
 		rte->eref->colnames = names;
 	}
 	return q;

@@ -182,11 +182,13 @@ struct TrickleIvmRecursive
  */
 extern Query *trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem);
 extern bool trickle_ivm_reads_relations(Query *query);
+extern void trickle_ivm_rte_as_subquery(RangeTblEntry *rte, Query *sub);
 extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */
 extern void trickle_ivm_add_hidden(TrickleIvmPlan *plan, char *name, Oid type, int32 typmod,
 								   Oid collation);
+extern char *trickle_ivm_vformat(const char *fmt, va_list args) pg_attribute_printf(1, 0);
 extern TrickleIvmPlan *trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,...) pg_attribute_printf(2, 3);
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
 extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,

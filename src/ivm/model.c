@@ -61,24 +61,13 @@ static bool reads_table(Node *node);
 static void
 problem(IvmModel *m, const char *fmt,...)
 {
-	StringInfoData buf;
+	va_list		args;
 
 	if (m->problem)
 		return;
-	initStringInfo(&buf);
-	for (;;)
-	{
-		va_list		args;
-		int			needed;
-
-		va_start(args, fmt);
-		needed = appendStringInfoVA(&buf, fmt, args);
-		va_end(args);
-		if (needed == 0)
-			break;
-		enlargeStringInfo(&buf, needed);
-	}
-	m->problem = buf.data;
+	va_start(args, fmt);
+	m->problem = trickle_ivm_vformat(fmt, args);
+	va_end(args);
 }
 
 IvmBlock *

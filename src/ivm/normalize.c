@@ -144,15 +144,7 @@ inline_cte_walker(Node *node, CteContext *ctx)
 		body = copyObject((Query *) ctx->cte->ctequery);
 		if (ctx->levelsup > 0)
 			IncrementVarSublevelsUp((Node *) body, ctx->levelsup, 1);
-		rte->rtekind = RTE_SUBQUERY;
-		rte->subquery = body;
-		rte->security_barrier = false;
-		rte->ctename = NULL;
-		rte->ctelevelsup = 0;
-		rte->self_reference = false;
-		rte->coltypes = NIL;
-		rte->coltypmods = NIL;
-		rte->colcollations = NIL;
+		trickle_ivm_rte_as_subquery(rte, body);
 		ctx->norm->cte_rtes = lappend(ctx->norm->cte_rtes, rte);
 		ctx->norm->cte_names = lappend(ctx->norm->cte_names, ctx->cte->ctename);
 		/* range_table_walker now visits the body: nothing there is ours */
@@ -248,21 +240,8 @@ expand_view(RangeTblEntry *rte, NormContext *ctx)
 				 errmsg("infinite recursion detected in rules for relation \"%s\"",
 						get_rel_name(relid))));
 	ctx->views = list_append_unique_oid(ctx->views, relid);
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = view_query(relid);
 	/* the owner reads the view's tables directly (checked at creation) */
-	rte->security_barrier = false;
-	rte->relid = InvalidOid;
-	rte->relkind = 0;
-	rte->rellockmode = 0;
-	rte->tablesample = NULL;
-	rte->inh = false;
-	rte->requiredPerms = 0;
-	rte->checkAsUser = InvalidOid;
-	rte->selectedCols = NULL;
-	rte->insertedCols = NULL;
-	rte->updatedCols = NULL;
-	rte->extraUpdatedCols = NULL;
+	trickle_ivm_rte_as_subquery(rte, view_query(relid));
 }
 
 /* ---------------------------------------------------------------------
@@ -854,6 +833,37 @@ trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem)
 	}
 	*problem = query->jointree ? kept_problem(query, (Node *) query->jointree, notes) : NULL;
 	return query;
+}
+
+/*
+ * trickle_ivm_rte_as_subquery: range table entry rte (a table, a view or a
+ * WITH reference) becomes the subquery sub, keeping its alias and column
+ * names; read without a security barrier and without checks of its own
+ * (whoever builds sub decided who may read what it reads)
+ */
+void
+trickle_ivm_rte_as_subquery(RangeTblEntry *rte, Query *sub)
+{
+	rte->rtekind = RTE_SUBQUERY;
+	rte->subquery = sub;
+	rte->security_barrier = false;
+	rte->relid = InvalidOid;
+	rte->relkind = 0;
+	rte->rellockmode = NoLock;
+	rte->tablesample = NULL;
+	rte->inh = false;
+	rte->requiredPerms = 0;
+	rte->checkAsUser = InvalidOid;
+	rte->selectedCols = NULL;
+	rte->insertedCols = NULL;
+	rte->updatedCols = NULL;
+	rte->extraUpdatedCols = NULL;
+	rte->self_reference = false;
+	rte->ctename = NULL;
+	rte->ctelevelsup = 0;
+	rte->coltypes = NIL;
+	rte->coltypmods = NIL;
+	rte->colcollations = NIL;
 }
 
 /* ---------------------------------------------------------------------

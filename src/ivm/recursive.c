@@ -509,25 +509,7 @@ parse_sql(const char *sql)
 static void
 make_subquery(RangeTblEntry *rte, const char *sql)
 {
-	rte->rtekind = RTE_SUBQUERY;
-	rte->subquery = parse_sql(sql);
-	rte->relid = InvalidOid;
-	rte->relkind = 0;
-	rte->rellockmode = 0;
-	rte->tablesample = NULL;
-	rte->inh = false;
-	rte->requiredPerms = 0;
-	rte->checkAsUser = InvalidOid;
-	rte->selectedCols = NULL;
-	rte->insertedCols = NULL;
-	rte->updatedCols = NULL;
-	rte->extraUpdatedCols = NULL;
-	rte->self_reference = false;
-	rte->ctename = NULL;
-	rte->ctelevelsup = 0;
-	rte->coltypes = NIL;
-	rte->coltypmods = NIL;
-	rte->colcollations = NIL;
+	trickle_ivm_rte_as_subquery(rte, parse_sql(sql));
 }
 
 /*
