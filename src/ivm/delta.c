@@ -187,9 +187,26 @@ char *
 trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home, const char **alias,
 					   IvmItem *item, const char **qalias)
 {
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, item->cols)
+		names = lappend(names, trickle_ivm_col_name(item, lfirst(lc)));
+	return trickle_ivm_query_slot_cols(t, body, home, alias, item->cols, names, qalias);
+}
+
+/*
+ * trickle_ivm_query_slot_cols: the same for a body whose visible outputs
+ * are cols (IvmCol), named names
+ */
+char *
+trickle_ivm_query_slot_cols(IvmTerm *t, Query *body, IvmBlock *home, const char **alias,
+							List *cols, List *names, const char **qalias)
+{
 	IvmSlot    *slot = palloc0(sizeof(IvmSlot));
 	StringInfoData sql;
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	slot->qalias = pstrdup(trickle_ivm_new_alias(t));
 	slot->expr = (Node *) body;
@@ -200,19 +217,18 @@ trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home, const char **ali
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "LATERAL (SELECT ");
-	foreach(lc, item->cols)
+	forboth(lc, cols, lc2, names)
 	{
 		IvmCol	   *col = lfirst(lc);
 
-		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(item->cols) ? "" : ", ",
+		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(cols) ? "" : ", ",
 						 type_sql(col->type, col->typmod, col->collation),
-						 trickle_ivm_col_name(item, col));
+						 (char *) lfirst(lc2));
 	}
 	/* a column alias list, which the deparsed subquery keeps */
 	appendStringInfo(&sql, ") %s(", slot->qalias);
-	foreach(lc, item->cols)
-		appendStringInfo(&sql, "%s%s", lc == list_head(item->cols) ? "" : ", ",
-						 trickle_ivm_col_name(item, lfirst(lc)));
+	foreach(lc, names)
+		appendStringInfo(&sql, "%s%s", lc == list_head(names) ? "" : ", ", (char *) lfirst(lc));
 	appendStringInfoChar(&sql, ')');
 	return sql.data;
 }
@@ -923,6 +939,18 @@ trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block)
 			arm->alias[node->item->id] = qalias;
 			return arm;
 		}
+		if (node->item->derived)
+		{
+			IvmArm	   *arm = palloc0(sizeof(IvmArm));
+			const char *qalias;
+
+			/* a derived subquery as written */
+			arm->alias = trickle_ivm_alias_copy(t, NULL);
+			arm->from = trickle_ivm_query_slot(t, node->item->body->query, block, arm->alias,
+											   node->item, &qalias);
+			arm->alias[node->item->id] = qalias;
+			return arm;
+		}
 		if (node->item->scan < 0)
 			elog(ERROR, "LATERAL subquery outside a join");
 		return trickle_ivm_arm_leaf(t, node->item,
@@ -948,6 +976,8 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 		return list_make1(trickle_ivm_native(t, node, block));
 	if (node->first <= ps)
 		elog(ERROR, "state of a join tree holding the flipped scan");
+	if (node->item && node->item->derived)
+		return trickle_ivm_derived_old(t, node, block);
 	if (node->item)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
 											   trickle_ivm_scan_sql(t, node->item, IVM_OLD), true));
@@ -969,6 +999,8 @@ typedef struct IvmDeltaCte
 static List *
 delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 {
+	if (node->item)
+		return trickle_ivm_derived_delta(t, node->item, ps);
 	if (trickle_ivm_lateral(node))
 		return trickle_ivm_lateral_delta(t, node, block, ps);
 	if (node->jointype != JOIN_INNER)
@@ -1005,7 +1037,7 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 
 	if (!trickle_ivm_holds(node, ps))
 		return NIL;
-	if (node->item)
+	if (node->item && !node->item->derived)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
 											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
 	foreach(lc, t->deltas)

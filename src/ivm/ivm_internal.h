@@ -59,9 +59,14 @@ struct IvmItem
 	int			scan;			/* index in plan->scans, or -1 */
 	Oid			relid;
 	bool		inh;
-	IvmBlock   *body;			/* a LATERAL subquery's body */
+	IvmBlock   *body;			/* a LATERAL or derived subquery's body */
 	Query	   *konst;			/* an item reading no table */
 	List	   *cols;			/* IvmCol: the columns exposed */
+	/* a derived subquery (grouped or DISTINCT, not LATERAL): derived.c */
+	bool		derived;
+	List	   *keys;			/* Expr over the body: what its output is partitioned by */
+	List	   *keyops;			/* Oid: each key's equality operator */
+	List	   *keycols;		/* int: the body's visible output holding each key, or 0 */
 };
 
 /* one column of one item */
@@ -199,6 +204,7 @@ static inline bool
 trickle_ivm_lateral(IvmNode *node)
 {
 	return node->item == NULL && node->right->item && node->right->item->scan < 0 &&
+		!node->right->item->derived &&
 		(node->right->item->body != NULL || node->jointype == JOIN_INNER ||
 		 node->jointype == JOIN_LEFT);
 }
@@ -209,6 +215,9 @@ extern char *trickle_ivm_slot(IvmTerm *t, Node *expr, IvmBlock *home,
 extern char *trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home,
 									const char **alias, IvmItem *item,
 									const char **qalias);
+extern char *trickle_ivm_query_slot_cols(IvmTerm *t, Query *body, IvmBlock *home,
+										 const char **alias, List *cols, List *names,
+										 const char **qalias);
 extern const char **trickle_ivm_alias_copy(IvmTerm *t, const char **alias);
 extern IvmArm *trickle_ivm_arm_leaf(IvmTerm *t, IvmItem *item, const char *sql, bool weighted);
 extern List *trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType jointype,
@@ -263,5 +272,12 @@ extern List *trickle_ivm_lateral_join(IvmTerm *t, List *left, IvmNode *node, Ivm
 									  int ps, bool after);
 extern char *trickle_ivm_sublink_term(IvmTerm *t, IvmSublink *sl, int ps);
 extern char *trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted);
+
+/* src/ivm/derived.c */
+extern bool trickle_ivm_derivable(Query *sub);
+extern char *trickle_ivm_derived_setup(IvmItem *item, const char *name);
+extern char *trickle_ivm_derived_label(Query *sub, const char *name);
+extern List *trickle_ivm_derived_delta(IvmTerm *t, IvmItem *item, int ps);
+extern List *trickle_ivm_derived_old(IvmTerm *t, IvmNode *node, IvmBlock *block);
 
 #endif							/* TRICKLE_IVM_INTERNAL_H */
