@@ -697,14 +697,105 @@ true_old_sql(IvmItem *item)
 	return sql.data;
 }
 
+/* "x IN (the keys' column k<key>)" */
+static char *
+in_keys(IvmKeyScan *ks, int key, const char *x)
+{
+	return psprintf("%s IN (SELECT __trickle_keys.k%d FROM %s __trickle_keys)", x, key,
+					ks->standin);
+}
+
+/* "x IS NULL AND the keys hold a NULL k<key>" */
+static char *
+null_key(IvmKeyScan *ks, int key, const char *x)
+{
+	return psprintf("%s IS NULL AND EXISTS (SELECT FROM %s __trickle_keys WHERE __trickle_keys.k%d IS NULL)",
+					x, ks->standin, key);
+}
+
 /*
- * trickle_ivm_body_at: a copy of a subquery's body reading its tables as
+ * keyed_sql: a scan inside a body restricted to the rows whose column att
+ * holds one of the keys (key-th column of the keys), new or old (as
+ * true_old_sql, each of its arms restricted).  The table is read in two
+ * arms, matching keys and NULLs, so that the first is a semi-join (an
+ * index finds the rows of each key) and the second runs only when a NULL
+ * key is affected.
+ */
+static char *
+keyed_sql(IvmItem *item, IvmKeyScan *ks, int att, int key, bool old)
+{
+	Relation	rel = table_open(item->relid, AccessShareLock);
+	char	   *scol = psprintf("s.%s", quote_identifier(get_attname(item->relid, att, false)));
+	char	   *bcol = psprintf("b.%s", trickle_buffer_column(att));
+	const char *only = item->inh ? "" : "ONLY ";
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	append_positional(&sql, rel, item, "s", false);
+	appendStringInfo(&sql, " FROM %s%s s WHERE %s UNION ALL ", only, rel_name(item->relid),
+					 in_keys(ks, key, scol));
+	append_positional(&sql, rel, item, "s", false);
+	appendStringInfo(&sql, " FROM %s%s s WHERE %s", only, rel_name(item->relid),
+					 null_key(ks, key, scol));
+	if (old)
+	{
+		appendStringInfoString(&sql, " UNION ALL ");
+		append_positional(&sql, rel, item, "b", true);
+		appendStringInfo(&sql, " FROM %s AND b.__w < 0 AND (%s OR %s) EXCEPT ALL ",
+						 trickle_delta_changes_sql(item->relid, "b"),
+						 in_keys(ks, key, bcol), null_key(ks, key, bcol));
+		append_positional(&sql, rel, item, "b", true);
+		appendStringInfo(&sql, " FROM %s AND b.__w > 0 AND (%s OR %s)",
+						 trickle_delta_changes_sql(item->relid, "b"),
+						 in_keys(ks, key, bcol), null_key(ks, key, bcol));
+	}
+	table_close(rel, AccessShareLock);
+	return sql.data;
+}
+
+/* the stand-ins of the keys (subqueries aliased __trickle_keys) made reads of the WITH query cte */
+static bool
+keys_cte_walker(Node *node, const char *cte)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		ListCell   *lc;
+
+		if (rte->rtekind != RTE_SUBQUERY || strcmp(rte->eref->aliasname, "__trickle_keys") != 0)
+			return false;
+		rte->rtekind = RTE_CTE;
+		rte->ctename = pstrdup(cte);
+		rte->ctelevelsup = 0;	/* the deparser prints the name; the text is parsed again */
+		rte->coltypes = rte->coltypmods = rte->colcollations = NIL;
+		foreach(lc, rte->subquery->targetList)
+		{
+			Node	   *expr = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+
+			rte->coltypes = lappend_oid(rte->coltypes, exprType(expr));
+			rte->coltypmods = lappend_int(rte->coltypmods, exprTypmod(expr));
+			rte->colcollations = lappend_oid(rte->colcollations, exprCollation(expr));
+		}
+		rte->subquery = NULL;
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, keys_cte_walker, (void *) cte,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, keys_cte_walker, (void *) cte);
+}
+
+/*
+ * trickle_ivm_body_keyed: a copy of a subquery's body reading its tables as
  * they are on one side of the flip at position ps: after it (the scans up
  * to ps new) or before it (only those before ps new); the others read
- * their old state.
+ * their old state.  With ks, the scans it names read only the rows of
+ * the keys it holds.
  */
 Query *
-trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
+trickle_ivm_body_keyed(IvmTerm *t, IvmBlock *body, int ps, bool after, IvmKeyScan *ks)
 {
 	Query	   *q = copyObject(body->query);
 	ListCell   *lc;
@@ -713,6 +804,8 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 	{
 		IvmItem    *item = lfirst(lc);
 		int			p;
+		int			att = ks ? list_nth_int(ks->atts, foreach_current_index(lc)) : 0;
+		bool		old;
 		RangeTblEntry *rte;
 		Query	   *sub;
 		List	   *names = NIL;
@@ -721,10 +814,14 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 		if (item->scan < 0)
 			continue;
 		p = t->m->pos[item->scan];
-		if (after ? p <= ps : p < ps)
+		old = !(after ? p <= ps : p < ps);
+		if (!old && att == 0)
 			continue;
-		sub = parse_sql(true_old_sql(item), (Oid *) trickle_delta_param_types,
-						TRICKLE_DELTA_NPARAMS);
+		sub = parse_sql(att ? keyed_sql(item, ks, att, list_nth_int(ks->keys, foreach_current_index(lc)), old) :
+						true_old_sql(item),
+						(Oid *) trickle_delta_param_types, TRICKLE_DELTA_NPARAMS);
+		if (att)
+			(void) query_tree_walker(sub, keys_cte_walker, (void *) ks->cte, QTW_EXAMINE_RTES_BEFORE);
 		foreach(lc2, sub->targetList)
 			names = lappend(names, makeString(pstrdup(((TargetEntry *) lfirst(lc2))->resname)));
 		rte = rt_fetch(item->rtindex, q->rtable);
@@ -738,6 +835,13 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 		rte->eref->colnames = names;
 	}
 	return q;
+}
+
+/* trickle_ivm_body_at: the same, every row read */
+Query *
+trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
+{
+	return trickle_ivm_body_keyed(t, body, ps, after, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -988,6 +1092,24 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 								 JOIN_INNER, node->quals, block);
 }
 
+/*
+ * trickle_ivm_joined_state: the state of side (not holding the scan at ps)
+ * as far as join can match it with d, the change of its other side
+ * flipping: a derived subquery in its new state is computed only for the
+ * keys the change can match (derived.c)
+ */
+List *
+trickle_ivm_joined_state(IvmTerm *t, IvmNode *side, IvmBlock *block, int ps, IvmNode *join,
+						 List *d, IvmNode *flipping)
+{
+	List	   *arms = NIL;
+
+	if (side->item && side->item->derived && side->last < ps)
+		arms = trickle_ivm_derived_joined(t, side, block, join, d,
+										  trickle_ivm_node_items(flipping));
+	return arms ? arms : trickle_ivm_state(t, side, block, ps);
+}
+
 /* the change of a subtree at one flip, written once per term */
 typedef struct IvmDeltaCte
 {
@@ -1006,12 +1128,22 @@ delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	if (node->jointype != JOIN_INNER)
 		return trickle_ivm_outer_delta(t, node, block, ps);
 	if (trickle_ivm_holds(node->right, ps))
-		return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
-									 trickle_ivm_delta(t, node->right, block, ps),
+	{
+		List	   *d = trickle_ivm_delta(t, node->right, block, ps);
+
+		return trickle_ivm_join_arms(t, trickle_ivm_joined_state(t, node->left, block, ps, node,
+																 d, node->right),
+									 d, JOIN_INNER, node->quals, block);
+	}
+	else
+	{
+		List	   *d = trickle_ivm_delta(t, node->left, block, ps);
+
+		return trickle_ivm_join_arms(t, d,
+									 trickle_ivm_joined_state(t, node->right, block, ps, node,
+															  d, node->left),
 									 JOIN_INNER, node->quals, block);
-	return trickle_ivm_join_arms(t, trickle_ivm_delta(t, node->left, block, ps),
-								 trickle_ivm_state(t, node->right, block, ps),
-								 JOIN_INNER, node->quals, block);
+	}
 }
 
 /*

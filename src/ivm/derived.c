@@ -59,17 +59,15 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_operator.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
 #include "utils/syscache.h"
 
 #include "ivm/ivm.h"
@@ -108,6 +106,23 @@ clause_keys(Query *body, List *clauses, List **exprs, List **ops)
 		*exprs = lappend(*exprs, tle->expr);
 		*ops = lappend_oid(*ops, sgc->eqop);
 	}
+}
+
+/* the column of a table of body that expr is (through join aliases), or NULL */
+static Var *
+key_var(Query *body, Node *expr)
+{
+	while (IsA(expr, Var) && ((Var *) expr)->varlevelsup == 0 && ((Var *) expr)->varattno > 0)
+	{
+		RangeTblEntry *rte = rt_fetch(((Var *) expr)->varno, body->rtable);
+
+		if (rte->rtekind == RTE_RELATION)
+			return (Var *) expr;
+		if (rte->rtekind != RTE_JOIN)
+			return NULL;
+		expr = list_nth(rte->joinaliasvars, ((Var *) expr)->varattno - 1);
+	}
+	return NULL;
 }
 
 /*
@@ -187,6 +202,32 @@ trickle_ivm_derived_setup(IvmItem *item, const char *name)
 		}
 		item->keycols = lappend_int(item->keycols, col);
 	}
+
+	/* the scans whose rows can be restricted by a key: see the file comment */
+	foreach(lc, item->body->items)
+	{
+		IvmItem    *scan = lfirst(lc);
+		ListCell   *lc2;
+		int			att = 0;
+		int			key = 0;
+
+		if (scan->scan >= 0 && !trickle_ivm_padded(item->body->tree, scan))
+		{
+			foreach(lc2, exprs)
+			{
+				Var		   *var = key_var(body, lfirst(lc2));
+
+				if (var && var->varno == scan->rtindex)
+				{
+					att = var->varattno;
+					key = foreach_current_index(lc2);
+					break;
+				}
+			}
+		}
+		item->scanatts = lappend_int(item->scanatts, att);
+		item->scankeys = lappend_int(item->scankeys, key);
+	}
 	return NULL;
 }
 
@@ -215,53 +256,6 @@ operator_sql(Oid opno)
 				   NameStr(op->oprname));
 	ReleaseSysCache(tp);
 	return sql;
-}
-
-/* whether a column of a table of item's body that is a key leads a valid index */
-static bool
-indexed_key(IvmItem *item)
-{
-	Query	   *body = item->body->query;
-	ListCell   *lc;
-
-	foreach(lc, item->keys)
-	{
-		Node	   *expr = lfirst(lc);
-		RangeTblEntry *rte;
-		Relation	rel;
-		List	   *indexes;
-		ListCell   *lc2;
-		bool		found = false;
-
-		while (IsA(expr, Var) && ((Var *) expr)->varlevelsup == 0 &&
-			   (rte = rt_fetch(((Var *) expr)->varno, body->rtable))->rtekind == RTE_JOIN &&
-			   ((Var *) expr)->varattno > 0)
-			expr = list_nth(rte->joinaliasvars, ((Var *) expr)->varattno - 1);
-		if (!IsA(expr, Var) || ((Var *) expr)->varlevelsup != 0 || ((Var *) expr)->varattno <= 0)
-			continue;
-		rte = rt_fetch(((Var *) expr)->varno, body->rtable);
-		if (rte->rtekind != RTE_RELATION)
-			continue;
-		rel = table_open(rte->relid, AccessShareLock);
-		indexes = RelationGetIndexList(rel);
-		foreach(lc2, indexes)
-		{
-			HeapTuple	tp = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc2)));
-			Form_pg_index index;
-
-			if (!HeapTupleIsValid(tp))
-				continue;
-			index = (Form_pg_index) GETSTRUCT(tp);
-			if (index->indisvalid && index->indnatts > 0 &&
-				index->indkey.values[0] == ((Var *) expr)->varattno)
-				found = true;
-			ReleaseSysCache(tp);
-		}
-		table_close(rel, AccessShareLock);
-		if (found)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -365,45 +359,45 @@ exposed(IvmItem *item, Query *body, List **cols, List **names, List **keynames)
 	return body;
 }
 
-/* "q.<key> OP h.k<i> AND ..." (both NULL also matching when nulls) */
+/*
+ * "q.<key> OP h.k<i> AND ..." for the keys i in which (both NULL also
+ * matching when nulls)
+ */
 static char *
-key_match(IvmItem *item, List *keynames, const char *q, const char *h, bool nulls)
+key_match(IvmItem *item, List *which, List *keynames, const char *q, const char *h, bool nulls)
 {
 	StringInfoData sql;
 	ListCell   *lc;
-	ListCell   *lc2;
 
 	initStringInfo(&sql);
-	forboth(lc, keynames, lc2, item->keyops)
+	foreach(lc, which)
 	{
-		int			i = foreach_current_index(lc);
-		char	   *eq = psprintf("%s.%s %s %s.k%d", q, (char *) lfirst(lc),
-								  operator_sql(lfirst_oid(lc2)), h, i);
+		int			i = lfirst_int(lc);
+		char	   *name = list_nth(keynames, i);
+		char	   *eq = psprintf("%s.%s %s %s.k%d", q, name,
+								  operator_sql(list_nth_oid(item->keyops, i)), h, i);
 
-		if (i > 0)
+		if (lc != list_head(which))
 			appendStringInfoString(&sql, " AND ");
 		if (nulls)
-			appendStringInfo(&sql, "(%s OR (%s.%s IS NULL AND %s.k%d IS NULL))", eq, q,
-							 (char *) lfirst(lc), h, i);
+			appendStringInfo(&sql, "(%s OR (%s.%s IS NULL AND %s.k%d IS NULL))", eq, q, name, h, i);
 		else
 			appendStringInfoString(&sql, eq);
 	}
 	return sql.data;
 }
 
-/* "a.k0 IS NULL OR a.k1 IS NULL ..." over columns names (or k<i> when NULL) */
+/* "a.<key> IS NULL OR ..." for the keys i in which, columns names */
 static char *
-some_null(List *keys, List *names, const char *a)
+some_null(List *which, List *names, const char *a)
 {
 	StringInfoData sql;
-	int			i;
+	ListCell   *lc;
 
 	initStringInfo(&sql);
-	for (i = 0; i < list_length(keys); i++)
-	{
-		appendStringInfo(&sql, "%s%s.%s IS NULL", i > 0 ? " OR " : "", a,
-						 names ? (char *) list_nth(names, i) : psprintf("k%d", i));
-	}
+	foreach(lc, which)
+		appendStringInfo(&sql, "%s%s.%s IS NULL", lc != list_head(which) ? " OR " : "", a,
+						 (char *) list_nth(names, lfirst_int(lc)));
 	return sql.data;
 }
 
@@ -426,46 +420,51 @@ item_cols(IvmItem *item, const char *a)
 
 /*
  * restricted: the SELECT of body's rows (a copy of the body at one side of
- * a flip) for the keys in the WITH query keys (all rows when NULL), each
- * with weight w
+ * a flip, its scans restricted to the keys where they can be) for the keys
+ * in the WITH query keys (all rows when NULL), each with weight w: the
+ * body semi-joined to the keys, its rows with a NULL key probed apart
  */
 static char *
-restricted(IvmTerm *t, IvmItem *item, Query *body, const char *keys, bool perkey, int w)
+restricted(IvmTerm *t, IvmItem *item, Query *body, const char *keys, List *which, int w)
 {
 	List	   *cols;
 	List	   *names;
 	List	   *keynames;
 	const char *qa;
-	const char *qb;
 	const char *h = trickle_ivm_new_alias(t);
-	const char *r = trickle_ivm_new_alias(t);
 	char	   *slot;
-	char	   *slot2;
 
 	body = exposed(item, body, &cols, &names, &keynames);
 	slot = trickle_ivm_query_slot_cols(t, body, item->block, NULL, cols, names, &qa);
 	if (keys == NULL)
 		return psprintf("SELECT %s%d AS __trickle_w FROM %s", item_cols(item, qa), w, slot);
-	slot2 = trickle_ivm_query_slot_cols(t, body, item->block, NULL, cols, names, &qb);
-	if (perkey)
-		return psprintf("SELECT %s%d AS __trickle_w FROM %s %s CROSS JOIN LATERAL"
-						" (SELECT %s.* FROM %s WHERE %s OFFSET 0) %s WHERE NOT (%s)"
-						" UNION ALL SELECT %s%d AS __trickle_w FROM %s %s CROSS JOIN LATERAL"
-						" (SELECT %s.* FROM %s WHERE %s OFFSET 0) %s WHERE %s",
-						item_cols(item, r), w, keys, h,
-						qa, slot, key_match(item, keynames, qa, h, false), r,
-						some_null(item->keys, NULL, h),
-						item_cols(item, r), w, keys, h,
-						qb, slot2, key_match(item, keynames, qb, h, true), r,
-						some_null(item->keys, NULL, h));
-
-	/* once, semi-joined to the keys; the NULL keys by a probe for the rows holding a NULL */
 	return psprintf("SELECT %s%d AS __trickle_w FROM %s WHERE EXISTS (SELECT FROM %s %s WHERE %s)"
 					" OR ((%s) AND EXISTS (SELECT FROM %s %s WHERE %s))",
 					item_cols(item, qa), w, slot, keys, h,
-					key_match(item, keynames, qa, h, false),
-					some_null(item->keys, keynames, qa), keys, r,
-					key_match(item, keynames, qa, r, true));
+					key_match(item, which, keynames, qa, h, false),
+					some_null(which, keynames, qa), keys, h,
+					key_match(item, which, keynames, qa, h, true));
+}
+
+/* a query of no rows with the columns of the affected keys */
+static char *
+standin(IvmItem *item)
+{
+	StringInfoData sql;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "(SELECT ");
+	foreach(lc, item->keys)
+	{
+		Node	   *expr = lfirst(lc);
+
+		appendStringInfo(&sql, "%sNULL::%s AS k%d", foreach_current_index(lc) ? ", " : "",
+						 format_type_with_typemod(exprType(expr), exprTypmod(expr)),
+						 foreach_current_index(lc));
+	}
+	appendStringInfoString(&sql, " WHERE false)");
+	return sql.data;
 }
 
 /*
@@ -475,19 +474,173 @@ restricted(IvmTerm *t, IvmItem *item, Query *body, const char *keys, bool perkey
 List *
 trickle_ivm_derived_delta(IvmTerm *t, IvmItem *item, int ps)
 {
-	const char *keys = NULL;
-	bool		perkey = false;
+	IvmKeyScan *ks = NULL;
+	List	   *which = NIL;
 	char	   *after;
 	char	   *before;
+	int			i;
 
 	if (item->keys)
 	{
-		keys = affected_keys(t, item, ps);
-		perkey = indexed_key(item);
+		ks = palloc0(sizeof(IvmKeyScan));
+		ks->cte = affected_keys(t, item, ps);
+		ks->standin = standin(item);
+		ks->atts = item->scanatts;
+		ks->keys = item->scankeys;
+		for (i = 0; i < list_length(item->keys); i++)
+			which = lappend_int(which, i);
 	}
-	after = restricted(t, item, trickle_ivm_body_at(t, item->body, ps, true), keys, perkey, 1);
-	before = restricted(t, item, trickle_ivm_body_at(t, item->body, ps, false), keys, perkey, -1);
+	after = restricted(t, item, trickle_ivm_body_keyed(t, item->body, ps, true, ks),
+					   ks ? ks->cte : NULL, which, 1);
+	before = restricted(t, item, trickle_ivm_body_keyed(t, item->body, ps, false, ks),
+						ks ? ks->cte : NULL, which, -1);
 	return list_make1(trickle_ivm_arm_leaf(t, item, psprintf("%s UNION ALL %s", after, before),
+										   true));
+}
+
+/* the conjuncts of an AND tree */
+static List *
+conjuncts(Node *node)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	if (node == NULL)
+		return NIL;
+	if (IsA(node, BoolExpr) && ((BoolExpr *) node)->boolop == AND_EXPR)
+	{
+		foreach(lc, ((BoolExpr *) node)->args)
+			out = list_concat(out, conjuncts(lfirst(lc)));
+		return out;
+	}
+	if (IsA(node, List))
+	{
+		foreach(lc, (List *) node)
+			out = list_concat(out, conjuncts(lfirst(lc)));
+		return out;
+	}
+	return list_make1(node);
+}
+
+/* whether target is reached from node through inner joins only */
+static bool
+inner_path(IvmNode *node, IvmNode *target)
+{
+	if (node == target)
+		return true;
+	if (node->item || node->jointype != JOIN_INNER)
+		return false;
+	return inner_path(node->left, target) || inner_path(node->right, target);
+}
+
+/*
+ * the expression over the items of other that cond equates, by the key's
+ * own equality, with key i of item (a visible output), or NULL
+ */
+static Node *
+equated(IvmTerm *t, IvmItem *item, int i, Node *cond, List *other, IvmBlock *block)
+{
+	OpExpr	   *op;
+	int			side;
+
+	if (!IsA(cond, OpExpr) || list_length(((OpExpr *) cond)->args) != 2 ||
+		list_nth_int(item->keycols, i) == 0)
+		return NULL;
+	op = (OpExpr *) cond;
+	if (op->opno != list_nth_oid(item->keyops, i) ||
+		checkExprHasSubLink(cond))
+		return NULL;
+	for (side = 0; side < 2; side++)
+	{
+		Var		   *var = list_nth(op->args, side);
+		Node	   *x = list_nth(op->args, 1 - side);
+
+		if (!IsA(var, Var) || var->varlevelsup != 0 || var->varno != item->rtindex ||
+			var->varattno != list_nth_int(item->keycols, i) ||
+			exprType(x) != exprType((Node *) var))
+			continue;
+		/* x reads the other side only (its refs among all items are among other's) */
+		if (list_length(trickle_ivm_expr_refs(t->m, x, block, other)) ==
+			list_length(trickle_ivm_expr_refs(t->m, x, block, t->m->items)) &&
+			!contain_volatile_functions(x))
+			return x;
+	}
+	return NULL;
+}
+
+/*
+ * trickle_ivm_derived_joined: the arms of side, the leaf of a derived item
+ * in its new state, as far as join (whose other side's change is the arms
+ * other, over the items oitems) can match them: where join's condition (or
+ * the block's WHERE, through inner joins only) equates keys of the derived
+ * item with expressions of the other side, only the keys those take in
+ * other are computed.  NIL when nothing restricts it: the caller reads it
+ * whole.
+ */
+List *
+trickle_ivm_derived_joined(IvmTerm *t, IvmNode *side, IvmBlock *block, IvmNode *join,
+						   List *other, List *oitems)
+{
+	IvmItem    *item = side->item;
+	List	   *conds;
+	List	   *which = NIL;
+	List	   *exprs = NIL;
+	IvmKeyScan *ks;
+	StringInfoData sql;
+	ListCell   *lc;
+	int			i;
+
+	if (item == NULL || !item->derived || item->keys == NIL)
+		return NIL;
+	conds = conjuncts(join->quals);
+	if (inner_path(block->tree, join))
+		conds = list_concat(conds, conjuncts(block->where));
+	for (i = 0; i < list_length(item->keys); i++)
+	{
+		foreach(lc, conds)
+		{
+			Node	   *x = equated(t, item, i, lfirst(lc), oitems, block);
+
+			if (x)
+			{
+				which = lappend_int(which, i);
+				exprs = lappend(exprs, x);
+				break;
+			}
+		}
+	}
+	if (which == NIL)
+		return NIL;
+
+	/* the keys: the values of those expressions over the other side's change */
+	ks = palloc0(sizeof(IvmKeyScan));
+	ks->cte = trickle_ivm_new_alias(t);
+	ks->standin = standin(item);
+	initStringInfo(&sql);
+	foreach(lc, other)
+	{
+		IvmArm	   *arm = lfirst(lc);
+		ListCell   *lc2;
+
+		appendStringInfoString(&sql, lc == list_head(other) ? "SELECT DISTINCT " : " UNION SELECT ");
+		foreach(lc2, exprs)
+			appendStringInfo(&sql, "%s%s AS k%d", lc2 == list_head(exprs) ? "" : ", ",
+							 trickle_ivm_slot(t, lfirst(lc2), block, arm->alias, NULL),
+							 list_nth_int(which, foreach_current_index(lc2)));
+		appendStringInfo(&sql, " FROM %s", arm->from);
+	}
+	t->ctes = lappend(t->ctes, psprintf("%s AS (%s)", ks->cte, sql.data));
+	for (i = 0; i < list_length(item->scanatts); i++)
+	{
+		bool		in = list_member_int(which, list_nth_int(item->scankeys, i));
+
+		ks->atts = lappend_int(ks->atts, in ? list_nth_int(item->scanatts, i) : 0);
+		ks->keys = lappend_int(ks->keys, list_nth_int(item->scankeys, i));
+	}
+	return list_make1(trickle_ivm_arm_leaf(t, item,
+										   restricted(t, item,
+													  trickle_ivm_body_keyed(t, item->body, IVM_POS_ALL_NEW, true, ks),
+													  ks->cte, which, 1),
 										   true));
 }
 

@@ -465,6 +465,13 @@ padded(IvmNode *node, IvmItem *item, bool nullable)
 			   node->jointype == JOIN_FULL);
 }
 
+/* trickle_ivm_padded: whether an outer join of tree pads item with NULLs */
+bool
+trickle_ivm_padded(IvmNode *tree, IvmItem *item)
+{
+	return padded(tree, item, false);
+}
+
 /*
  * never_null: whether expr, over the items of block's level levelsup, is a
  * column declared NOT NULL of a table that no outer join pads with NULLs.

@@ -137,6 +137,21 @@ push @shapes, {
 	cols => 'label, s, id',
 };
 
+# a comma join equating one of two keys in WHERE (the subquery is computed
+# for the keys of d's changes only), and an equality across types (int =
+# bigint, not the key's own: the subquery is read whole)
+push @shapes, {
+	name => 'dv_comma_partial_key',
+	ddl => $td_ddl,
+	tables => [ @td_tables ],
+	query => q{SELECT d.id, x.s, x.n, y.total FROM d,
+		(SELECT g, s, count(*) AS n FROM t GROUP BY g, s) x,
+		(SELECT g::bigint AS g8, sum(v) AS total FROM t GROUP BY g::bigint) y
+		WHERE x.g = d.g AND y.g8 = d.g AND x.n > 0},
+	cols => 'id, s, n, total',
+	truncate => 1,
+};
+
 # refused: a window function inside, alone and with GROUP BY
 push @shapes, {
 	name => 'dv_window_refused',
