@@ -641,7 +641,7 @@ trickle_ivm_derived_joined(IvmTerm *t, IvmNode *side, IvmBlock *block, IvmNode *
 										   restricted(t, item,
 													  trickle_ivm_body_keyed(t, item->body, IVM_POS_ALL_NEW, true, ks),
 													  ks->cte, which, 1),
-										   true));
+										   false));
 }
 
 /*
