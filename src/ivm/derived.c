@@ -27,16 +27,21 @@
  * (trickle_ivm_body_at), which is why the model admits only bodies reading
  * columns with exact equality.
  *
- * The restriction is written as recompute.c writes it: per key,
- * "K h CROSS JOIN LATERAL (SELECT ... FROM (body) q WHERE q.key = h.k
- * OFFSET 0)"; inside that subquery h.k is a parameter, so the planner
- * pushes the equality below the grouping into the body's WHERE (an index
- * scan per key when the key column is indexed).  Without an index on a
- * key column each key would scan the tables, so the body is then run once
- * and semi-joined to K (a hash join).  The choice is made when the SQL is
- * generated (an index created later counts from the next regeneration).
- * Keys with a NULL (GROUP BY puts NULLs together) are matched with
- * "both NULL" in a branch of their own, which no index serves.
+ * The restriction is pushed to the body's scans: a scan whose column is a
+ * key (GROUP BY t.g), and which no outer join inside the body pads, reads
+ * only the rows whose column holds one of the affected keys, a semi-join
+ * that an index on the column serves ("t.g IN (SELECT k0 FROM keys)"; NULL
+ * keys, which GROUP BY puts together, in an arm of their own that runs
+ * only when a NULL key is affected).  Its old state (true_old_sql in
+ * delta.c) is restricted arm by arm: PostgreSQL pushes no condition into
+ * an EXCEPT ALL, so a restriction above it would compute the old state of
+ * the whole table once per refresh (or, per key, once per key).  A row's
+ * key is a function of the row, so the restricted bag difference is the
+ * difference of the restricted bags.  Restricting by one key of several
+ * admits groups whose other keys did not change; they are equal after and
+ * before.  The body's output is then semi-joined to the keys, which is the
+ * whole restriction where no scan could take it (a key that is an
+ * expression, lower(s)).
  *
  * A key that is not a visible output of the body is added to a copy of it
  * as one (after the visible columns, so the column list the delta reads
@@ -47,7 +52,13 @@
  * When a scan outside D flips, D is as written (new) if its tables flipped
  * before, which model.c's flip order arranges wherever it can (a derived
  * item's old state is dear, as an outer join's); otherwise its old state is
- * its new state less the terms of its scans.
+ * its new state less the terms of its scans.  Joined to the change of the
+ * other side of an inner join (or as the nullable side of an outer join
+ * whose preserved side changes), D matters only for the keys that the join
+ * condition, or WHERE through inner joins, equates by the key's own
+ * equality with an expression of that side: D is computed for the values
+ * of those expressions in the change (trickle_ivm_derived_joined), not for
+ * every group.
  *
  * Not maintained (the reason names the subquery): window functions, LIMIT
  * or OFFSET (a change of one row changes which rows other keys keep),

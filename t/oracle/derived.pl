@@ -152,6 +152,17 @@ push @shapes, {
 	truncate => 1,
 };
 
+# two aggregate subqueries on the sides of a full join
+push @shapes, {
+	name => 'dv_full_join',
+	ddl => $td_ddl,
+	tables => [ @td_tables ],
+	query => q{SELECT a.g AS ag, a.total, b.g AS bg, b.nd
+		FROM (SELECT g, sum(v) AS total FROM t GROUP BY g) a
+		FULL JOIN (SELECT g, count(*) AS nd FROM d GROUP BY g) b ON b.g = a.g},
+	cols => 'ag, total, bg, nd',
+};
+
 # refused: a window function inside, alone and with GROUP BY
 push @shapes, {
 	name => 'dv_window_refused',
