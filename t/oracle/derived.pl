@@ -163,6 +163,29 @@ push @shapes, {
 	cols => 'ag, total, bg, nd',
 };
 
+# DISTINCT ON inside (the key: its expression), joined to a table
+push @shapes, {
+	name => 'dv_distinct_on',
+	ddl => $td_ddl,
+	tables => [ @td_tables ],
+	query => q{SELECT d.id, x.g, x.v, x.tid FROM
+		(SELECT DISTINCT ON (g) g, v, id AS tid FROM t ORDER BY g, v DESC NULLS LAST, id) x
+		JOIN d ON d.g = x.g},
+	cols => 'id, g, v, tid',
+	truncate => 1,
+};
+
+# a derived subquery under a query the keyed recompute maintains
+push @shapes, {
+	name => 'dv_under_recompute',
+	ddl => $td_ddl,
+	tables => [ @td_tables ],
+	query => q{SELECT d.label, string_agg(x.s, ',' ORDER BY x.s) AS ss, count(*) AS n
+		FROM d JOIN (SELECT DISTINCT g, s FROM t WHERE s IS NOT NULL) x ON x.g = d.g
+		GROUP BY d.label},
+	cols => 'label, ss, n',
+};
+
 # refused: a window function inside, alone and with GROUP BY
 push @shapes, {
 	name => 'dv_window_refused',
