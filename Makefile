@@ -33,6 +33,7 @@ OBJS = \
 	src/ivm/model.o \
 	src/ivm/outer.o \
 	src/ivm/sublink.o \
+	src/ivm/derived.o \
 	src/ivm/delta.o \
 	src/ivm/recompute.o \
 	src/ivm/recursive.o \

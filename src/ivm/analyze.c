@@ -270,6 +270,9 @@ trickle_ivm_from_problem(Query *query, Node *node)
 					return NULL;
 				if (rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1))
 					return trickle_ivm_from_problem(rte->subquery, (Node *) rte->subquery->jointree);
+				/* grouped or DISTINCT: the model checks its body (derived.c) */
+				if (trickle_ivm_derivable(rte->subquery))
+					return NULL;
 				return pstrdup("a subquery in FROM");
 			case RTE_FUNCTION:
 			case RTE_VALUES:
@@ -788,6 +791,19 @@ describe_from(StringInfo buf, TrickleIvmPlan *plan, IvmModel *m, Query *query, N
 			trickle_ivm_origin(plan, rtindex) : NULL;
 
 		appendStringInfoSpaces(buf, depth * 2);
+		if (top && rte->rtekind == RTE_SUBQUERY && trickle_ivm_derivable(rte->subquery) &&
+			trickle_ivm_reads_relations(rte->subquery) &&
+			!(rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1)))
+		{
+			const char *from = trickle_ivm_origin(plan, rtindex);
+			char	   *name = pstrdup(quote_identifier(rte->eref->aliasname));
+
+			if (from && strncmp(from, "subquery ", 9) != 0)
+				name = psprintf("%s (%s)", name, from);
+			appendStringInfo(buf, "%s\n", trickle_ivm_derived_label(rte->subquery, name));
+			describe_from(buf, plan, m, rte->subquery, (Node *) rte->subquery->jointree, depth + 1);
+			return;
+		}
 		if (rte->rtekind == RTE_SUBQUERY && trickle_ivm_reads_relations(rte->subquery))
 		{
 			appendStringInfoString(buf, "Lateral Subquery: recomputed per affected row\n");

@@ -186,9 +186,26 @@ char *
 trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home, const char **alias,
 					   IvmItem *item, const char **qalias)
 {
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, item->cols)
+		names = lappend(names, trickle_ivm_col_name(item, lfirst(lc)));
+	return trickle_ivm_query_slot_cols(t, body, home, alias, item->cols, names, qalias);
+}
+
+/*
+ * trickle_ivm_query_slot_cols: the same for a body whose visible outputs
+ * are cols (IvmCol), named names
+ */
+char *
+trickle_ivm_query_slot_cols(IvmTerm *t, Query *body, IvmBlock *home, const char **alias,
+							List *cols, List *names, const char **qalias)
+{
 	IvmSlot    *slot = palloc0(sizeof(IvmSlot));
 	StringInfoData sql;
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	slot->qalias = pstrdup(trickle_ivm_new_alias(t));
 	slot->expr = (Node *) body;
@@ -199,19 +216,18 @@ trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home, const char **ali
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "LATERAL (SELECT ");
-	foreach(lc, item->cols)
+	forboth(lc, cols, lc2, names)
 	{
 		IvmCol	   *col = lfirst(lc);
 
-		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(item->cols) ? "" : ", ",
+		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(cols) ? "" : ", ",
 						 type_sql(col->type, col->typmod, col->collation),
-						 trickle_ivm_col_name(item, col));
+						 (char *) lfirst(lc2));
 	}
 	/* a column alias list, which the deparsed subquery keeps */
 	appendStringInfo(&sql, ") %s(", slot->qalias);
-	foreach(lc, item->cols)
-		appendStringInfo(&sql, "%s%s", lc == list_head(item->cols) ? "" : ", ",
-						 trickle_ivm_col_name(item, lfirst(lc)));
+	foreach(lc, names)
+		appendStringInfo(&sql, "%s%s", lc == list_head(names) ? "" : ", ", (char *) lfirst(lc));
 	appendStringInfoChar(&sql, ')');
 	return sql.data;
 }
@@ -602,14 +618,105 @@ true_old_sql(IvmItem *item)
 	return sql.data;
 }
 
+/* "x IN (the keys' column k<key>)" */
+static char *
+in_keys(IvmKeyScan *ks, int key, const char *x)
+{
+	return psprintf("%s IN (SELECT __trickle_keys.k%d FROM %s __trickle_keys)", x, key,
+					ks->standin);
+}
+
+/* "x IS NULL AND the keys hold a NULL k<key>" */
+static char *
+null_key(IvmKeyScan *ks, int key, const char *x)
+{
+	return psprintf("%s IS NULL AND EXISTS (SELECT FROM %s __trickle_keys WHERE __trickle_keys.k%d IS NULL)",
+					x, ks->standin, key);
+}
+
 /*
- * trickle_ivm_body_at: a copy of a subquery's body reading its tables as
+ * keyed_sql: a scan inside a body restricted to the rows whose column att
+ * holds one of the keys (key-th column of the keys), new or old (as
+ * true_old_sql, each of its arms restricted).  The table is read in two
+ * arms, matching keys and NULLs, so that the first is a semi-join (an
+ * index finds the rows of each key) and the second runs only when a NULL
+ * key is affected.
+ */
+static char *
+keyed_sql(IvmItem *item, IvmKeyScan *ks, int att, int key, bool old)
+{
+	Relation	rel = table_open(item->relid, AccessShareLock);
+	char	   *scol = psprintf("s.%s", quote_identifier(get_attname(item->relid, att, false)));
+	char	   *bcol = psprintf("b.%s", trickle_buffer_column(att));
+	const char *only = item->inh ? "" : "ONLY ";
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	append_positional(&sql, rel, item, "s", false);
+	appendStringInfo(&sql, " FROM %s%s s WHERE %s UNION ALL ", only, rel_name(item->relid),
+					 in_keys(ks, key, scol));
+	append_positional(&sql, rel, item, "s", false);
+	appendStringInfo(&sql, " FROM %s%s s WHERE %s", only, rel_name(item->relid),
+					 null_key(ks, key, scol));
+	if (old)
+	{
+		appendStringInfoString(&sql, " UNION ALL ");
+		append_positional(&sql, rel, item, "b", true);
+		appendStringInfo(&sql, " FROM %s AND b.__w < 0 AND (%s OR %s) EXCEPT ALL ",
+						 trickle_delta_changes_sql(item->relid, "b"),
+						 in_keys(ks, key, bcol), null_key(ks, key, bcol));
+		append_positional(&sql, rel, item, "b", true);
+		appendStringInfo(&sql, " FROM %s AND b.__w > 0 AND (%s OR %s)",
+						 trickle_delta_changes_sql(item->relid, "b"),
+						 in_keys(ks, key, bcol), null_key(ks, key, bcol));
+	}
+	table_close(rel, AccessShareLock);
+	return sql.data;
+}
+
+/* the stand-ins of the keys (subqueries aliased __trickle_keys) made reads of the WITH query cte */
+static bool
+keys_cte_walker(Node *node, const char *cte)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+		ListCell   *lc;
+
+		if (rte->rtekind != RTE_SUBQUERY || strcmp(rte->eref->aliasname, "__trickle_keys") != 0)
+			return false;
+		rte->rtekind = RTE_CTE;
+		rte->ctename = pstrdup(cte);
+		rte->ctelevelsup = 0;	/* the deparser prints the name; the text is parsed again */
+		rte->coltypes = rte->coltypmods = rte->colcollations = NIL;
+		foreach(lc, rte->subquery->targetList)
+		{
+			Node	   *expr = (Node *) ((TargetEntry *) lfirst(lc))->expr;
+
+			rte->coltypes = lappend_oid(rte->coltypes, exprType(expr));
+			rte->coltypmods = lappend_int(rte->coltypmods, exprTypmod(expr));
+			rte->colcollations = lappend_oid(rte->colcollations, exprCollation(expr));
+		}
+		rte->subquery = NULL;
+		return false;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, keys_cte_walker, (void *) cte,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, keys_cte_walker, (void *) cte);
+}
+
+/*
+ * trickle_ivm_body_keyed: a copy of a subquery's body reading its tables as
  * they are on one side of the flip at position ps: after it (the scans up
  * to ps new) or before it (only those before ps new); the others read
- * their old state.
+ * their old state.  With ks, the scans it names read only the rows of
+ * the keys it holds.
  */
 Query *
-trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
+trickle_ivm_body_keyed(IvmTerm *t, IvmBlock *body, int ps, bool after, IvmKeyScan *ks)
 {
 	Query	   *q = copyObject(body->query);
 	ListCell   *lc;
@@ -618,6 +725,8 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 	{
 		IvmItem    *item = lfirst(lc);
 		int			p;
+		int			att = ks ? list_nth_int(ks->atts, foreach_current_index(lc)) : 0;
+		bool		old;
 		RangeTblEntry *rte;
 		Query	   *sub;
 		List	   *names = NIL;
@@ -626,10 +735,14 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 		if (item->scan < 0)
 			continue;
 		p = t->m->pos[item->scan];
-		if (after ? p <= ps : p < ps)
+		old = !(after ? p <= ps : p < ps);
+		if (!old && att == 0)
 			continue;
-		sub = parse_sql(true_old_sql(item), (Oid *) trickle_delta_param_types,
-						TRICKLE_DELTA_NPARAMS);
+		sub = parse_sql(att ? keyed_sql(item, ks, att, list_nth_int(ks->keys, foreach_current_index(lc)), old) :
+						true_old_sql(item),
+						(Oid *) trickle_delta_param_types, TRICKLE_DELTA_NPARAMS);
+		if (att)
+			(void) query_tree_walker(sub, keys_cte_walker, (void *) ks->cte, QTW_EXAMINE_RTES_BEFORE);
 		foreach(lc2, sub->targetList)
 			names = lappend(names, makeString(pstrdup(((TargetEntry *) lfirst(lc2))->resname)));
 		rte = rt_fetch(item->rtindex, q->rtable);
@@ -637,6 +750,13 @@ trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
 		rte->eref->colnames = names;
 	}
 	return q;
+}
+
+/* trickle_ivm_body_at: the same, every row read */
+Query *
+trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after)
+{
+	return trickle_ivm_body_keyed(t, body, ps, after, NULL);
 }
 
 /* ---------------------------------------------------------------------
@@ -838,6 +958,18 @@ trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block)
 			arm->alias[node->item->id] = qalias;
 			return arm;
 		}
+		if (node->item->derived)
+		{
+			IvmArm	   *arm = palloc0(sizeof(IvmArm));
+			const char *qalias;
+
+			/* a derived subquery as written */
+			arm->alias = trickle_ivm_alias_copy(t, NULL);
+			arm->from = trickle_ivm_query_slot(t, node->item->body->query, block, arm->alias,
+											   node->item, &qalias);
+			arm->alias[node->item->id] = qalias;
+			return arm;
+		}
 		if (node->item->scan < 0)
 			elog(ERROR, "LATERAL subquery outside a join");
 		return trickle_ivm_arm_leaf(t, node->item,
@@ -863,6 +995,8 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 		return list_make1(trickle_ivm_native(t, node, block));
 	if (node->first <= ps)
 		elog(ERROR, "state of a join tree holding the flipped scan");
+	if (node->item && node->item->derived)
+		return trickle_ivm_derived_old(t, node, block);
 	if (node->item)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
 											   trickle_ivm_scan_sql(t, node->item, IVM_OLD), true));
@@ -871,6 +1005,24 @@ trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
 								 trickle_ivm_state(t, node->right, block, ps),
 								 JOIN_INNER, node->quals, block);
+}
+
+/*
+ * trickle_ivm_joined_state: the state of side (not holding the scan at ps)
+ * as far as join can match it with d, the change of its other side
+ * flipping: a derived subquery in its new state is computed only for the
+ * keys the change can match (derived.c)
+ */
+List *
+trickle_ivm_joined_state(IvmTerm *t, IvmNode *side, IvmBlock *block, int ps, IvmNode *join,
+						 List *d, IvmNode *flipping)
+{
+	List	   *arms = NIL;
+
+	if (side->item && side->item->derived && side->last < ps)
+		arms = trickle_ivm_derived_joined(t, side, block, join, d,
+										  trickle_ivm_node_items(flipping));
+	return arms ? arms : trickle_ivm_state(t, side, block, ps);
 }
 
 /* the change of a subtree at one flip, written once per term */
@@ -884,17 +1036,29 @@ typedef struct IvmDeltaCte
 static List *
 delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 {
+	if (node->item)
+		return trickle_ivm_derived_delta(t, node->item, ps);
 	if (trickle_ivm_lateral(node))
 		return trickle_ivm_lateral_delta(t, node, block, ps);
 	if (node->jointype != JOIN_INNER)
 		return trickle_ivm_outer_delta(t, node, block, ps);
 	if (trickle_ivm_holds(node->right, ps))
-		return trickle_ivm_join_arms(t, trickle_ivm_state(t, node->left, block, ps),
-									 trickle_ivm_delta(t, node->right, block, ps),
+	{
+		List	   *d = trickle_ivm_delta(t, node->right, block, ps);
+
+		return trickle_ivm_join_arms(t, trickle_ivm_joined_state(t, node->left, block, ps, node,
+																 d, node->right),
+									 d, JOIN_INNER, node->quals, block);
+	}
+	else
+	{
+		List	   *d = trickle_ivm_delta(t, node->left, block, ps);
+
+		return trickle_ivm_join_arms(t, d,
+									 trickle_ivm_joined_state(t, node->right, block, ps, node,
+															  d, node->left),
 									 JOIN_INNER, node->quals, block);
-	return trickle_ivm_join_arms(t, trickle_ivm_delta(t, node->left, block, ps),
-								 trickle_ivm_state(t, node->right, block, ps),
-								 JOIN_INNER, node->quals, block);
+	}
 }
 
 /*
@@ -920,7 +1084,7 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 
 	if (!trickle_ivm_holds(node, ps))
 		return NIL;
-	if (node->item)
+	if (node->item && !node->item->derived)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
 											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
 	foreach(lc, t->deltas)

@@ -59,9 +59,16 @@ struct IvmItem
 	int			scan;			/* index in plan->scans, or -1 */
 	Oid			relid;
 	bool		inh;
-	IvmBlock   *body;			/* a LATERAL subquery's body */
+	IvmBlock   *body;			/* a LATERAL or derived subquery's body */
 	Query	   *konst;			/* an item reading no table */
 	List	   *cols;			/* IvmCol: the columns exposed */
+	/* a derived subquery (grouped or DISTINCT, not LATERAL): derived.c */
+	bool		derived;
+	List	   *keys;			/* Expr over the body: what its output is partitioned by */
+	List	   *keyops;			/* Oid: each key's equality operator */
+	List	   *keycols;		/* int: the body's visible output holding each key, or 0 */
+	List	   *scanatts;		/* int per body item: the column holding a key, or 0 */
+	List	   *scankeys;		/* int per body item: which key that column holds */
 };
 
 /* one column of one item */
@@ -156,6 +163,7 @@ extern IvmBlock *trickle_ivm_block_up(IvmBlock *block, int levels);
 extern IvmItem *trickle_ivm_item_at(IvmBlock *block, int rtindex);
 extern List *trickle_ivm_node_items(IvmNode *node);
 extern bool trickle_ivm_type_exact(Oid type, Oid collation);
+extern bool trickle_ivm_padded(IvmNode *tree, IvmItem *item);
 extern char *trickle_ivm_col_name(IvmItem *item, IvmCol *col);
 
 /*
@@ -199,6 +207,7 @@ static inline bool
 trickle_ivm_lateral(IvmNode *node)
 {
 	return node->item == NULL && node->right->item && node->right->item->scan < 0 &&
+		!node->right->item->derived &&
 		(node->right->item->body != NULL || node->jointype == JOIN_INNER ||
 		 node->jointype == JOIN_LEFT);
 }
@@ -209,6 +218,9 @@ extern char *trickle_ivm_slot(IvmTerm *t, Node *expr, IvmBlock *home,
 extern char *trickle_ivm_query_slot(IvmTerm *t, Query *body, IvmBlock *home,
 									const char **alias, IvmItem *item,
 									const char **qalias);
+extern char *trickle_ivm_query_slot_cols(IvmTerm *t, Query *body, IvmBlock *home,
+										 const char **alias, List *cols, List *names,
+										 const char **qalias);
 extern const char **trickle_ivm_alias_copy(IvmTerm *t, const char **alias);
 extern IvmArm *trickle_ivm_arm_leaf(IvmTerm *t, IvmItem *item, const char *sql, bool weighted);
 extern List *trickle_ivm_join_arms(IvmTerm *t, List *left, List *right, JoinType jointype,
@@ -222,7 +234,25 @@ extern char *trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state);
 extern IvmArm *trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block);
 extern List *trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps);
 extern List *trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps);
+extern List *trickle_ivm_joined_state(IvmTerm *t, IvmNode *side, IvmBlock *block, int ps,
+									  IvmNode *join, List *d, IvmNode *flipping);
 extern Query *trickle_ivm_body_at(IvmTerm *t, IvmBlock *body, int ps, bool after);
+
+/*
+ * a restriction of the scans of a body to the rows whose key column is
+ * among the keys held by the WITH query cte (columns k0, k1, ...):
+ * standin is a query of no rows with cte's columns (derived.c)
+ */
+typedef struct IvmKeyScan
+{
+	const char *cte;
+	const char *standin;
+	List	   *atts;			/* int per body item: the column restricted, or 0 */
+	List	   *keys;			/* int per body item: the key it holds */
+} IvmKeyScan;
+
+extern Query *trickle_ivm_body_keyed(IvmTerm *t, IvmBlock *body, int ps, bool after,
+									 IvmKeyScan *ks);
 extern bool trickle_ivm_holds(IvmNode *node, int ps);
 
 /* scan states in a term */
@@ -263,5 +293,14 @@ extern List *trickle_ivm_lateral_join(IvmTerm *t, List *left, IvmNode *node, Ivm
 									  int ps, bool after);
 extern char *trickle_ivm_sublink_term(IvmTerm *t, IvmSublink *sl, int ps);
 extern char *trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted);
+
+/* src/ivm/derived.c */
+extern bool trickle_ivm_derivable(Query *sub);
+extern char *trickle_ivm_derived_setup(IvmItem *item, const char *name);
+extern char *trickle_ivm_derived_label(Query *sub, const char *name);
+extern List *trickle_ivm_derived_delta(IvmTerm *t, IvmItem *item, int ps);
+extern List *trickle_ivm_derived_old(IvmTerm *t, IvmNode *node, IvmBlock *block);
+extern List *trickle_ivm_derived_joined(IvmTerm *t, IvmNode *side, IvmBlock *block,
+										IvmNode *join, List *other, List *oitems);
 
 #endif							/* TRICKLE_IVM_INTERNAL_H */

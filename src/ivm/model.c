@@ -43,6 +43,7 @@
 #include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteManip.h"
@@ -301,6 +302,10 @@ new_block(IvmModel *m, Query *query, IvmBlock *parent)
 		else if (rte->rtekind == RTE_FUNCTION || rte->rtekind == RTE_VALUES ||
 				 (rte->rtekind == RTE_SUBQUERY && !reads_table((Node *) rte->subquery)))
 			new_item(m, block, rtindex)->konst = konst_query(rte);
+		else if (rte->rtekind == RTE_SUBQUERY && parent == NULL &&
+				 !(rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1)) &&
+				 trickle_ivm_derivable(rte->subquery))
+			new_item(m, block, rtindex)->derived = true;
 		else if (rte->rtekind == RTE_SUBQUERY && rte->lateral && parent == NULL)
 			(void) new_item(m, block, rtindex);
 	}
@@ -447,6 +452,13 @@ padded(IvmNode *node, IvmItem *item, bool nullable)
 				  node->jointype == JOIN_FULL) ||
 		padded(node->right, item, nullable || node->jointype == JOIN_LEFT ||
 			   node->jointype == JOIN_FULL);
+}
+
+/* trickle_ivm_padded: whether an outer join of tree pads item with NULLs */
+bool
+trickle_ivm_padded(IvmNode *tree, IvmItem *item)
+{
+	return padded(tree, item, false);
 }
 
 /*
@@ -958,8 +970,9 @@ check_exact(IvmModel *m, IvmBlock *body, const char *what)
 
 /*
  * outerish: whether node's state as of the frontier is dear to write:
- * it holds an outer join or a LATERAL subquery, whose old state is its
- * new state less the terms of its scans (see outer.c)
+ * it holds an outer join, a LATERAL subquery or a derived subquery, whose
+ * old state is its new state less the terms of its scans (see outer.c,
+ * derived.c)
  */
 static bool
 outerish(IvmNode *node)
@@ -1206,6 +1219,21 @@ trickle_ivm_model(TrickleIvmPlan *plan, Query *query)
 		rte = rt_fetch(item->rtindex, query->rtable);
 		if (item->konst)
 			continue;
+		if (item->derived)
+		{
+			/* a grouped or DISTINCT subquery: its body, and its keys (derived.c) */
+			const char *name = trickle_ivm_origin(plan, item->rtindex);
+			char	   *p;
+
+			if (name == NULL)
+				name = psprintf("subquery %s", quote_identifier(rte->eref->aliasname));
+			check_body(m, rte->subquery, name);
+			item->body = new_block(m, rte->subquery, m->top);
+			check_join_quals(m, item->body->tree);
+			if ((p = trickle_ivm_derived_setup(item, name)) != NULL)
+				problem(m, "%s", p);
+			continue;
+		}
 		check_body(m, rte->subquery, "a LATERAL subquery");
 		item->body = new_block(m, rte->subquery, m->top);
 		check_join_quals(m, item->body->tree);
@@ -1261,7 +1289,9 @@ trickle_ivm_model(TrickleIvmPlan *plan, Query *query)
 		IvmItem    *item = lfirst(lc);
 
 		if (item->body)
-			check_exact(m, item->body, "a LATERAL subquery");
+			check_exact(m, item->body, item->derived ?
+						"a subquery in FROM with GROUP BY, aggregates or DISTINCT" :
+						"a LATERAL subquery");
 	}
 
 	/* the flip order: subqueries' tables first, then the top join tree */

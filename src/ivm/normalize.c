@@ -74,6 +74,7 @@
 #include "utils/rel.h"
 
 #include "ivm/ivm.h"
+#include "ivm/ivm_internal.h"
 
 typedef struct NormContext
 {
@@ -450,9 +451,13 @@ kept_problem(Query *query, Node *node, List *notes)
 		RangeTblEntry *rte = rt_fetch(rtindex, query->rtable);
 		EntryNote  *note = list_nth(notes, rtindex - 1);
 
-		/* a correlated LATERAL subquery is the model's (src/ivm/model.c) */
+		/*
+		 * a correlated LATERAL subquery, and a grouped or DISTINCT one, are
+		 * the model's (src/ivm/model.c, derived.c)
+		 */
 		if (rte->rtekind == RTE_SUBQUERY && trickle_ivm_reads_relations(rte->subquery) &&
-			!(rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1)))
+			!(rte->lateral && contain_vars_of_level((Node *) rte->subquery, 1)) &&
+			!trickle_ivm_derivable(rte->subquery))
 			return psprintf("%s with %s",
 							note && note->label ? note->label : "a subquery in FROM",
 							note && note->why ? note->why : "what stopped its merge");

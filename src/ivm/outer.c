@@ -559,7 +559,7 @@ trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 			if (n->last < ps)
 			{
 				/* the nullable side is new: the join itself, over the changes */
-				List	   *nnew = list_make1(trickle_ivm_native(t, n, block));
+				List	   *nnew = trickle_ivm_joined_state(t, n, block, ps, node, dp, p);
 
 				return left_preserved ? join_sides(t, node, block, dp, nnew, JOIN_LEFT) :
 					join_sides(t, node, block, nnew, dp, JOIN_RIGHT);
