@@ -469,13 +469,17 @@ padded_arm(IvmTerm *t, const char *counts, List *cand_items, List *null_items,
 }
 
 /*
- * padded_change: the rows of cand_arms (over cand_items) whose matched-ness
- * in x under quals changes at the flip at ps, padded with NULLs for x's
- * items: weight +1 where a match disappears, -1 where one appears.
+ * padded: the rows of cand_arms (over cand_items) padded with NULLs for
+ * x's items, weighted by how their matched-ness in x under quals changes
+ * at the flip at ps (transition: +1 where a match disappears, -1 where one
+ * appears; the candidates are the rows matching x's change), or, when not
+ * transition, the rows that have no match in x's state at the flip (x is
+ * still old: every one of its scans flips later; every row of cand_arms, a
+ * change, is a candidate).
  */
 static List *
-padded_change(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x, IvmBlock *block,
-			  Node *quals, int ps)
+padded(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x, IvmBlock *block,
+	   Node *quals, int ps, bool transition)
 {
 	IvmCountTest *test = palloc0(sizeof(IvmCountTest));
 	char	   *counts;
@@ -484,37 +488,15 @@ padded_change(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x, IvmBloc
 	test->home = block;
 	test->x = x;
 	test->xblock = block;
-	test->candidates = true;
+	test->candidates = transition;
 	test->counted = true;
-	test->transition = true;
+	test->transition = transition;
 	counts = trickle_ivm_counts(t, trickle_ivm_candidates(t, cand_arms, cand_items,
-														  list_make1(test), ps, false),
+														  list_make1(test), ps, !transition),
 								cand_items, list_make1(test), ps);
 	return padded_arm(t, counts, cand_items, trickle_ivm_node_items(x),
-					  "((NOT %1$s.__trickle_a0)::pg_catalog.int4 - (NOT %1$s.__trickle_b0)::pg_catalog.int4)");
-}
-
-/*
- * padded_unmatched: the rows of cand_arms (a change, over cand_items) that
- * have no match under quals in x's state at the flip at ps (x is still
- * old: every one of its scans flips later), padded with NULLs for x.
- */
-static List *
-padded_unmatched(IvmTerm *t, List *cand_arms, List *cand_items, IvmNode *x,
-				 IvmBlock *block, Node *quals, int ps)
-{
-	IvmCountTest *test = palloc0(sizeof(IvmCountTest));
-	char	   *counts;
-
-	test->cond = quals;
-	test->home = block;
-	test->x = x;
-	test->xblock = block;
-	test->counted = true;
-	counts = trickle_ivm_counts(t, trickle_ivm_candidates(t, cand_arms, cand_items,
-														  list_make1(test), ps, true),
-								cand_items, list_make1(test), ps);
-	return padded_arm(t, counts, cand_items, trickle_ivm_node_items(x),
+					  transition ?
+					  "((NOT %1$s.__trickle_a0)::pg_catalog.int4 - (NOT %1$s.__trickle_b0)::pg_catalog.int4)" :
 					  "(NOT %1$s.__trickle_a0)::pg_catalog.int4");
 }
 
@@ -568,16 +550,16 @@ trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 			parms = trickle_ivm_state(t, n, block, ps);
 			inner = left_preserved ? join_sides(t, node, block, dp, parms, JOIN_INNER) :
 				join_sides(t, node, block, parms, dp, JOIN_INNER);
-			return list_concat(inner, padded_unmatched(t, dp, trickle_ivm_node_items(p), n,
-													   block, node->quals, ps));
+			return list_concat(inner, padded(t, dp, trickle_ivm_node_items(p), n,
+											 block, node->quals, ps, false));
 		}
 		/* a scan of the nullable side flips */
 		parms = trickle_ivm_state(t, p, block, ps);
 		dp = trickle_ivm_delta(t, n, block, ps);
 		inner = left_preserved ? join_sides(t, node, block, parms, dp, JOIN_INNER) :
 			join_sides(t, node, block, dp, parms, JOIN_INNER);
-		return list_concat(inner, padded_change(t, parms, trickle_ivm_node_items(p), n,
-												block, node->quals, ps));
+		return list_concat(inner, padded(t, parms, trickle_ivm_node_items(p), n,
+										 block, node->quals, ps, true));
 	}
 	if (node->jointype == JOIN_FULL)
 	{
@@ -592,16 +574,16 @@ trickle_ivm_outer_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 			/* the other side is new: the flipping side's rows as a join preserving them */
 			arms = in_left ? join_sides(t, node, block, df, ostate, JOIN_LEFT) :
 				join_sides(t, node, block, ostate, df, JOIN_RIGHT);
-			return list_concat(arms, padded_change(t, ostate, trickle_ivm_node_items(o), f,
-												   block, node->quals, ps));
+			return list_concat(arms, padded(t, ostate, trickle_ivm_node_items(o), f,
+											block, node->quals, ps, true));
 		}
 		/* the other side is old */
 		arms = in_left ? join_sides(t, node, block, df, ostate, JOIN_INNER) :
 			join_sides(t, node, block, ostate, df, JOIN_INNER);
-		arms = list_concat(arms, padded_change(t, ostate, trickle_ivm_node_items(o), f,
-											   block, node->quals, ps));
-		return list_concat(arms, padded_unmatched(t, df, trickle_ivm_node_items(f), o,
-												  block, node->quals, ps));
+		arms = list_concat(arms, padded(t, ostate, trickle_ivm_node_items(o), f,
+										block, node->quals, ps, true));
+		return list_concat(arms, padded(t, df, trickle_ivm_node_items(f), o,
+										block, node->quals, ps, false));
 	}
 	elog(ERROR, "unexpected join type %d", (int) node->jointype);
 }
