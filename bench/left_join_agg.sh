@@ -35,10 +35,11 @@
 # REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW (10 %).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-source "$top/test/lib.sh"
+family=left-join
+source "$top/bench/lib.sh"
 
 usage() { echo "usage: bash bench/left_join_agg.sh [ROWS] [quick]" >&2; exit 2; }
-quick=0
+quick=${BENCH_QUICK:-0}
 ROWS=
 for a in "$@"; do
 	case $a in
@@ -62,67 +63,19 @@ for v in REPEAT_FAST REPEAT_SLOW; do
 done
 cmd+="bash bench/left_join_agg.sh${*:+ $*}"
 
-started=$(date +%s)
-progress() { echo "[$(($(date +%s) - started))s] $*" >&2; }
-
-ensure_packages >/dev/null
-ensure_user
-sharedir=$("$PG_CONFIG" --sharedir)
-pkglibdir=$("$PG_CONFIG" --pkglibdir)
-if [ ! -f "$sharedir/extension/trickle.control" ] || [ ! -f "$pkglibdir/trickle.so" ]; then
-	echo "trickle is not installed under $sharedir and $pkglibdir: install it first (make install)" >&2
-	exit 1
-fi
-
-dir=/tmp/trickle-bench-left-join
-port=$(free_port 55720)
-trap 'stop_server "$dir"' EXIT
-# autovacuum is off so that it never runs during a timed step
-start_server "$dir" "$port" "shared_buffers = '1GB'
-work_mem = '64MB'
-max_wal_size = '4GB'
-checkpoint_timeout = '30min'
-autovacuum = off"
-
-psql_u() { as_user psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@"; }
-q() { psql_u -c "$1"; }
-# timed SQL: its first result row (columns separated by spaces) and its wall time in ms
-timed() {
-	psql_u -F ' ' -c '\timing on' -c "$1" |
-		awk '/^Time: / { t = $2; next } NF && r == "" { r = $0 } END { if (r == "") r = "-"; print r, t }'
-}
-settle() { q "VACUUM ANALYZE" && q "CHECKPOINT"; }
-stats() {
-	sort -g | awk 'function f(x) { return x < 1 ? sprintf("%.3f", x) : x < 100 ? sprintf("%.2f", x) : sprintf("%.1f", x) }
-		{ v[NR] = $1 } END { if (!NR) { print "–"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%s (%s–%s)", f(m), f(v[1]), f(v[NR]) }'
-}
-median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-actions() { sort | uniq -c | awk '{ s = s (s ? ", " : "") $2 " ×" $1; n++; a = $2 } END { print (n == 1 ? a : s) }'; }
-
-# change KIND PPM: KIND (values or keys) on PPM millionths of the fact rows,
-# chosen by a salted hash of id, never a row chosen before under the same
-# salt; sets $changed.  An untimed scan then sets hint bits.
-salt=0 off=1000000 changed=0
+# change KIND PPM: KIND (values or keys) on PPM millionths of the fact rows
+# (change_rows of bench/lib.sh); sets $changed
 change() {
-	local kind=$1 ppm=$2 set
-	case $kind in
-	values) set="v = v + 1" ;;
-	keys) set="g = (g + 1 + id % 1049) % 1050" ;;
+	case $1 in
+	values) change_rows fact "$2" ;;
+	keys) change_rows fact "$2" "g = (g + 1 + id % 1049) % 1050" ;;
 	esac
-	if [ $((off + ppm)) -gt 1000000 ]; then salt=$((salt + 1)) off=0; fi
-	changed=$(q "WITH u AS (UPDATE fact SET $set
-		WHERE abs(hashint8extended(id, $salt) % 1000000) - $off BETWEEN 0 AND $((ppm - 1)) RETURNING 1)
-		SELECT count(*) FROM u")
-	off=$((off + ppm))
-	q "SELECT count(v) FROM fact" >/dev/null
 }
 
 query="SELECT d.g, count(f.id) AS n, sum(f.v) AS s FROM dim d LEFT JOIN fact f ON f.g = d.g GROUP BY d.g"
 
-progress "server on 127.0.0.1:$port ($dir); loading $ROWS rows"
-q "CREATE EXTENSION trickle"
-extversion=$(q "SELECT extversion FROM pg_extension WHERE extname = 'trickle'")
+bench_server
+progress "loading $ROWS rows"
 q "CREATE TABLE dim (g int PRIMARY KEY, label text NOT NULL)"
 q "INSERT INTO dim SELECT i, 'g' || i FROM generate_series(0, 1099) i"
 q "CREATE TABLE fact (id bigint PRIMARY KEY, g int, v int NOT NULL)"
@@ -135,7 +88,7 @@ if ! err=$(q "SELECT trickle.create_stream_table('lj', \$q\$$query\$q\$, refresh
 	exit 1
 fi
 q "CREATE MATERIALIZED VIEW mv AS $query"
-mode=$(q "SELECT effective_mode || coalesce(' (' || nullif(mode_reason, '') || ')', '') FROM trickle.stream_tables WHERE name = 'lj'::regclass")
+mode=$(effective_mode lj)
 
 rows=()
 for kind in values keys; do
@@ -161,10 +114,8 @@ for kind in values keys; do
 			read -r _ wall <<<"$(timed "REFRESH MATERIALIZED VIEW mv")"
 			r_wall+="$wall"$'\n'
 		done
-		speed_full=$(awk -v f="$(printf '%s' "$f_wall" | median)" -v d="$(printf '%s' "$d_wall" | median)" \
-			'BEGIN { printf (d > 0 ? "%.1f×" : "–"), f / d }')
-		speed_rmv=$(awk -v f="$(printf '%s' "$r_wall" | median)" -v d="$(printf '%s' "$d_wall" | median)" \
-			'BEGIN { printf (d > 0 ? "%.1f×" : "–"), f / d }')
+		speed_full=$(ratio "$(printf '%s' "$f_wall" | median)" "$(printf '%s' "$d_wall" | median)")
+		speed_rmv=$(ratio "$(printf '%s' "$r_wall" | median)" "$(printf '%s' "$d_wall" | median)")
 		rows+=("$(printf '| %s | %s %% (%s rows) | %s | %s | %s | %s | %s | %s | %s |' "$kind" "$pct" \
 			"$(printf '%s' "$nchanged" | awk '{ s += $1 } END { printf "%.0f", s / NR }')" \
 			"$(printf '%s' "$d_act" | actions)" "$(printf '%s' "$d_dur" | stats)" \
@@ -213,8 +164,7 @@ for pct in 0.1 1; do
 	irows+=("$(printf '| values | %s %% (%s rows) | %s | %s | %s | %s |' "$pct" \
 		"$(printf '%s' "$nchanged" | awk '{ s += $1 } END { printf "%.0f", s / NR }')" \
 		"$(printf '%s' "$d_act" | actions)" "$(printf '%s' "$d_wall" | stats)" "$(printf '%s' "$f_wall" | stats)" \
-		"$(awk -v f="$(printf '%s' "$f_wall" | median)" -v d="$(printf '%s' "$d_wall" | median)" \
-			'BEGIN { printf (d > 0 ? "%.1f×" : "–"), f / d }')")")
+		"$(ratio "$(printf '%s' "$f_wall" | median)" "$(printf '%s' "$d_wall" | median)")")")
 done
 
 progress "done"
@@ -242,4 +192,4 @@ echo "| change | changed | action | DIFFERENTIAL ms (wall) | FULL ms (wall) | sp
 echo "| --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${irows[@]}"
 echo
-echo "Server: shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off. Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(q 'SELECT version()' | cut -d, -f1); load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Total time $(($(date +%s) - started)) s."
+echo "Server: $server_conf. Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(q 'SELECT version()' | cut -d, -f1); load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Total time $(($(date +%s) - bench_started)) s."

@@ -160,7 +160,7 @@ refresh_sql() { # NAME [full]
 	fi
 }
 
-# change_rows TABLE PPM: UPDATE TABLE SET v = v + 1 on PPM millionths of its
+# change_rows TABLE PPM [SET]: UPDATE TABLE SET v = v + 1 (or SET) on PPM millionths of its
 # rows, chosen by a salted hash of id; no row twice under one salt (each
 # change takes the next PPM buckets of 1,000,000, a new salt when they run
 # out).  Sets $changed to the rows updated.  Then one untimed scan sets hint
@@ -168,9 +168,9 @@ refresh_sql() { # NAME [full]
 salt=0 salt_off=1000000 changed=0
 new_salt() { salt=$((salt + 1)) salt_off=0; }
 change_rows() {
-	local t=$1 ppm=$2
+	local t=$1 ppm=$2 set=${3:-v = v + 1}
 	[ $((salt_off + ppm)) -le 1000000 ] || new_salt
-	changed=$(q "WITH u AS (UPDATE $t SET v = v + 1
+	changed=$(q "WITH u AS (UPDATE $t SET $set
 		WHERE abs(hashint8extended(id, $salt) % 1000000) - $salt_off BETWEEN 0 AND $((ppm - 1)) RETURNING 1)
 		SELECT count(*) FROM u")
 	salt_off=$((salt_off + ppm))
