@@ -445,8 +445,13 @@ finish_error_callback(void *arg)
 	errcontext("generated delta SQL: %s", (const char *) arg);
 }
 
-static Query *
-parse_sql(const char *sql, Oid *types, int ntypes)
+/*
+ * trickle_ivm_parse_sql: the analysed query of generated sql, whose
+ * parameters have types, parsed under the safe search_path (an error
+ * shows the SQL)
+ */
+Query *
+trickle_ivm_parse_sql(const char *sql, Oid *types, int ntypes)
 {
 	int			nestlevel = NewGUCNestLevel();
 	ErrorContextCallback errcallback;
@@ -484,7 +489,7 @@ finish(IvmTerm *t, const char *sql)
 		if (slot->paramid)
 			types[slot->paramid - 1] = exprType(slot->expr);
 	}
-	q = parse_sql(sql, types, n);
+	q = trickle_ivm_parse_sql(sql, types, n);
 	fc.t = t;
 	q = (Query *) finish_mutator((Node *) q, &fc);
 	return trickle_query_deparse(q);
@@ -824,7 +829,7 @@ trickle_ivm_body_keyed(IvmTerm *t, IvmBlock *body, int ps, bool after, IvmKeySca
 		old = !(after ? p <= ps : p < ps);
 		if (!old && att == 0)
 			continue;
-		sub = parse_sql(att ? keyed_sql(item, ks, att, list_nth_int(ks->keys, foreach_current_index(lc)), old) :
+		sub = trickle_ivm_parse_sql(att ? keyed_sql(item, ks, att, list_nth_int(ks->keys, foreach_current_index(lc)), old) :
 						true_old_sql(item),
 						(Oid *) trickle_delta_param_types, TRICKLE_DELTA_NPARAMS);
 		if (att)

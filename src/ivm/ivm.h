@@ -183,6 +183,7 @@ struct TrickleIvmRecursive
 extern Query *trickle_ivm_normalize(Query *query, TrickleIvmPlan *plan, char **problem);
 extern bool trickle_ivm_reads_relations(Query *query);
 extern void trickle_ivm_rte_as_subquery(RangeTblEntry *rte, Query *sub);
+extern Query *trickle_ivm_parse_sql(const char *sql, Oid *types, int ntypes);
 extern const char *trickle_ivm_origin(TrickleIvmPlan *plan, int rtindex);
 
 /* src/ivm/analyze.c */

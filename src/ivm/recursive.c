@@ -489,27 +489,12 @@ type_sql(Oid type, int32 typmod)
 								FORMAT_TYPE_FORCE_QUALIFY);
 }
 
-static Query *
-parse_sql(const char *sql)
-{
-	int			nestlevel = NewGUCNestLevel();
-	List	   *raw;
-	Query	   *query;
-
-	(void) set_config_option("search_path", TRICKLE_SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
-	query = parse_analyze_fixedparams(linitial(raw), sql, trickle_delta_param_types,
-									  TRICKLE_DELTA_NPARAMS, NULL);
-	AtEOXact_GUC(true, nestlevel);
-	return query;
-}
-
 /* rte becomes the subquery sql, keeping its alias and column names */
 static void
 make_subquery(RangeTblEntry *rte, const char *sql)
 {
-	trickle_ivm_rte_as_subquery(rte, parse_sql(sql));
+	trickle_ivm_rte_as_subquery(rte, trickle_ivm_parse_sql(sql, (Oid *) trickle_delta_param_types,
+														 TRICKLE_DELTA_NPARAMS));
 }
 
 /*
