@@ -26,7 +26,9 @@
 # (its action, duration_ms, psql's wall time, in a new connection); then a
 # fresh change of the same size and refresh_stream_table(name, "full" =>
 # true); then REFRESH MATERIALIZED VIEW of the same query.  At the end the
-# stream table is compared with the materialized view.  For reference, the
+# stream table is compared with the materialized view.  The same two
+# refreshes also run in a warm session (one psql kept open), as they do in
+# a scheduler worker.  For reference, the
 # same query with an INNER JOIN (which drops the padded groups) is then
 # timed the same way after changes of values, to show what the padded part
 # of the LEFT JOIN adds.
@@ -91,6 +93,10 @@ q "CREATE MATERIALIZED VIEW mv AS $query"
 mode=$(effective_mode lj)
 
 rows=()
+warm_start
+change values 1000
+warm_timed "SELECT action FROM trickle.refresh_stream_table('lj')" >/dev/null
+warm_timed "SELECT action FROM trickle.refresh_stream_table('lj', \"full\" => true)" >/dev/null
 for kind in values keys; do
 	for pct in 0.1 1 10; do
 		case $pct in
@@ -99,7 +105,7 @@ for kind in values keys; do
 		10) ppm=100000 reps=$REPEAT_SLOW ;;
 		esac
 		progress "$kind, $pct % ×$reps"
-		d_act= d_dur= d_wall= f_act= f_wall= r_wall= nchanged=
+		d_act= d_dur= d_wall= f_act= f_wall= r_wall= w_wall= wf_wall= nchanged=
 		for _ in $(seq "$reps"); do
 			settle
 			change "$kind" "$ppm"
@@ -113,17 +119,31 @@ for kind in values keys; do
 			f_act+="$act"$'\n' f_wall+="$wall"$'\n'
 			read -r _ wall <<<"$(timed "REFRESH MATERIALIZED VIEW mv")"
 			r_wall+="$wall"$'\n'
+			settle
+			change "$kind" "$ppm"
+			nchanged+="$changed"$'\n'
+			read -r act wall <<<"$(warm_timed "SELECT action FROM trickle.refresh_stream_table('lj')")"
+			d_act+="$act"$'\n' w_wall+="$wall"$'\n'
+			settle
+			change "$kind" "$ppm"
+			nchanged+="$changed"$'\n'
+			read -r act wall <<<"$(warm_timed "SELECT action FROM trickle.refresh_stream_table('lj', \"full\" => true)")"
+			f_act+="$act"$'\n' wf_wall+="$wall"$'\n'
 		done
 		speed_full=$(ratio "$(printf '%s' "$f_wall" | median)" "$(printf '%s' "$d_wall" | median)")
 		speed_rmv=$(ratio "$(printf '%s' "$r_wall" | median)" "$(printf '%s' "$d_wall" | median)")
-		rows+=("$(printf '| %s | %s %% (%s rows) | %s | %s | %s | %s | %s | %s | %s |' "$kind" "$pct" \
+		speed_warm=$(ratio "$(printf '%s' "$wf_wall" | median)" "$(printf '%s' "$w_wall" | median)")
+		rows+=("$(printf '| %s | %s %% (%s rows) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' "$kind" "$pct" \
 			"$(printf '%s' "$nchanged" | awk '{ s += $1 } END { printf "%.0f", s / NR }')" \
 			"$(printf '%s' "$d_act" | actions)" "$(printf '%s' "$d_dur" | stats)" \
 			"$(printf '%s' "$d_wall" | stats)" "$(printf '%s' "$f_wall" | stats)" \
-			"$(printf '%s' "$r_wall" | stats)" "$speed_full" "$speed_rmv")")
+			"$(printf '%s' "$r_wall" | stats)" "$speed_full" "$speed_rmv" \
+			"$(printf '%s' "$w_wall" | stats)" "$(printf '%s' "$wf_wall" | stats)" "$speed_warm")")
 		[ "$(printf '%s' "$f_act" | actions)" = FULL ] || rows+=("⚠ \"full\" => true returned $(printf '%s' "$f_act" | actions)")
 	done
 done
+
+warm_stop
 
 # Check: one more change of each kind, a refresh in the stream table's own
 # mode, and the stream table against the materialized view.
@@ -174,10 +194,10 @@ echo "Command: \`$cmd\` (a throw-away server; the installed trickle $extversion,
 echo
 echo "\`$query\` over $ROWS fact rows (g = id % 1000, an index on g) and 1,100 dimension rows; effective mode $mode."
 echo
-echo "Median (min–max), ms, of $REPEAT_FAST runs (0.1 %, 1 %) or $REPEAT_SLOW (10 %). Each run: VACUUM ANALYZE and CHECKPOINT, a change, \`refresh_stream_table\` in a new connection; a fresh change of the same size, \`refresh_stream_table(name, \"full\" => true)\`; \`REFRESH MATERIALIZED VIEW\`. values: \`UPDATE fact SET v = v + 1\`; keys: \`UPDATE fact SET g = (g + 1 + id % 1049) % 1050\` (rows move between groups, also to and from dimension rows 1000 .. 1049, which start without facts; 1050 .. 1099 stay padded). Speedups: FULL wall / DIFFERENTIAL wall and RMV wall / DIFFERENTIAL wall, medians."
+echo "Median (min–max), ms, of $REPEAT_FAST runs (0.1 %, 1 %) or $REPEAT_SLOW (10 %). Each run: VACUUM ANALYZE and CHECKPOINT, a change, \`refresh_stream_table\` in a new connection; a fresh change of the same size, \`refresh_stream_table(name, \"full\" => true)\`; \`REFRESH MATERIALIZED VIEW\`; then, in a warm session (one psql kept open, in which both refreshes ran before, as in a scheduler worker), the same DIFFERENTIAL and FULL refreshes, each after VACUUM ANALYZE, CHECKPOINT and a fresh change. values: \`UPDATE fact SET v = v + 1\`; keys: \`UPDATE fact SET g = (g + 1 + id % 1049) % 1050\` (rows move between groups, also to and from dimension rows 1000 .. 1049, which start without facts; 1050 .. 1099 stay padded). Speedups: FULL wall / DIFFERENTIAL wall and RMV wall / DIFFERENTIAL wall, medians, in new connections; and FULL / DIFFERENTIAL in the warm session."
 echo
-echo "| change | changed | action | DIFFERENTIAL ms (duration_ms) | DIFFERENTIAL ms (wall) | FULL ms (wall) | RMV ms (wall) | speedup vs FULL | speedup vs RMV |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| change | changed | action | DIFFERENTIAL ms (duration_ms) | DIFFERENTIAL ms (wall) | FULL ms (wall) | RMV ms (wall) | speedup vs FULL | speedup vs RMV | DIFFERENTIAL ms (warm, wall) | FULL ms (warm, wall) | speedup vs FULL, warm |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 if [ "$bad" = 0 ]; then

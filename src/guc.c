@@ -14,6 +14,7 @@
 
 #include "utils/guc.h"
 
+#include "refresh/refresh.h"
 #include "shmem/shmem.h"
 
 #include "trickle.h"
@@ -48,6 +49,11 @@ trickle_guc_init(void)
 							NULL,
 							&trickle_per_database_worker_quota, 2, 1, 1024, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("trickle.buffer_truncate_threshold",
+							"Size from which a change buffer whose rows every consumer has read is emptied by TRUNCATE.",
+							"A smaller buffer of at least 64 pages keeps its consumed rows until it grows to this size; one of fewer pages is cleaned by DELETE.",
+							&trickle_buffer_truncate_threshold, 512, 1, INT_MAX / 2, PGC_USERSET,
+							GUC_UNIT_BLOCKS, NULL, NULL, NULL);
 	DefineCustomIntVariable("trickle.max_consecutive_errors",
 							"Failed scheduled refreshes in a row after which a stream table goes to status ERROR.",
 							NULL,

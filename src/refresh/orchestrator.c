@@ -131,7 +131,6 @@ typedef struct Frontier
 	char	   *snapshot;		/* pg_snapshot text; NULL for FULL tables */
 	FullTransactionId xid;		/* the refreshing transaction */
 	int64		ord;			/* its changes captured before the snapshot */
-	uint64		read_from;		/* lowest xid the refresh read from (0: all) */
 } Frontier;
 
 
@@ -543,8 +542,6 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	trickle_capture_position(&frontier->xid, &frontier->ord);
 	frontier->snapshot = read_frontiers(st, snapshot, params, nulls);
-	if (st->frontier)
-		frontier->read_from = U64FromFullTransactionId(DatumGetFullTransactionId(params[0]));
 
 	if (result->action == TRICKLE_ACTION_REINITIALIZE || full || !st->is_populated)
 		;
@@ -660,7 +657,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator, int64 history_
 		{
 			CommandCounterIncrement();
 			foreach(lc, sources)
-				trickle_phd1_cleanup(lfirst_oid(lc), frontier.read_from);
+				trickle_phd1_cleanup(lfirst_oid(lc));
 		}
 	}
 	INSTR_TIME_SET_CURRENT(duration);

@@ -11,9 +11,9 @@
  * will start with a FULL refresh, so it holds nothing back.
  *
  * Deleting costs a heap update and a WAL record per row, as much as the
- * MERGE for a large change.  So a buffer of many pages whose every row is
- * consumed is emptied by TRUNCATE instead, which costs the same whatever
- * it holds.  TRUNCATE is not MVCC-safe: a transaction whose snapshot is
+ * MERGE for a large change.  So a large buffer is emptied by TRUNCATE
+ * instead, which costs the same whatever it holds, once every row in it is
+ * consumed.  TRUNCATE is not MVCC-safe: a transaction whose snapshot is
  * older than it sees the buffer empty.  That is harmless here, because no
  * consumer needs a consumed row, and rows written later go to the emptied
  * buffer.  It needs an ACCESS EXCLUSIVE lock, taken only if nobody holds a
@@ -23,16 +23,25 @@
  * the refresh commits, so the TRUNCATE is skipped inside an explicit
  * transaction block, whose end is the user's.
  *
+ * A TRUNCATE gives the buffer a new relfilenode, and so invalidates every
+ * kept plan that reads it: the next refresh of each consumer plans its
+ * delta again, which for a join costs milliseconds.  So the buffer is
+ * truncated only once it has grown to trickle.buffer_truncate_threshold
+ * (4MB by default); a buffer between DELETE_MAX_PAGES and that size keeps
+ * its consumed rows until then (they cost no refresh anything: every read
+ * is an index range above a frontier).  A buffer of fewer pages is cleaned
+ * by DELETE, cheap for a few rows; so is a large one that cannot be
+ * truncated (a writer in flight, a consumer behind).  The DELETE takes
+ * every consumed row, from the start of the buffer, since consumed rows an
+ * earlier refresh left may lie below what this refresh read.
+ *
  * The consumers' frontiers are read with the refresh's snapshot, after this
  * refresh recorded its own.  A consumer created concurrently is invisible
  * here but needs nothing older than its own snapshot, and its creation held
  * off every writer of the source between that snapshot and its commit.
  *
- * Each refresh deletes from where it last read (rows below that were
- * deleted by an earlier refresh, or are held by another consumer, whose own
- * refresh deletes them when it passes them), so the index range scanned
- * stays short.  Two refreshes sharing a source do not clean its buffer at
- * once: the second one skips it (a self-conflicting lock writers ignore).
+ * Two refreshes sharing a source do not clean its buffer at once: the
+ * second one skips it (a self-conflicting lock writers ignore).
  *
  *-------------------------------------------------------------------------
  */
@@ -54,7 +63,10 @@
 #include "trickle.h"
 
 /* a buffer of fewer pages is cleaned by DELETE, cheaper for a few rows */
-#define TRUNCATE_MIN_PAGES 64
+#define DELETE_MAX_PAGES 64
+
+/* trickle.buffer_truncate_threshold, in pages */
+int			trickle_buffer_truncate_threshold = 512;
 
 /* the smallest xid some DIFFERENTIAL consumer of source $1 has not consumed */
 #define CUTOFF_SQL \
@@ -98,24 +110,23 @@ truncate_consumed(Oid source, Oid buffer)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(source)};
-	Relation	rel;
-	BlockNumber pages;
 	bool		consumed;
 	bool		isnull;
 	int			rc;
 
-	if (IsTransactionBlock())
-		return false;
-	rel = table_open(buffer, AccessShareLock);
-	pages = RelationGetNumberOfBlocks(rel);
-	table_close(rel, NoLock);
-	if (pages < TRUNCATE_MIN_PAGES || !ConditionalLockRelationOid(buffer, AccessExclusiveLock))
+	if (IsTransactionBlock() || !ConditionalLockRelationOid(buffer, AccessExclusiveLock))
 		return false;
 
+	/*
+	 * the newest row, by a backward scan of the primary key: a test of "no
+	 * row at or above the cutoff" is planned before the cutoff is known, as
+	 * a sequential scan of the whole buffer
+	 */
 	rc = run_as_owner(TRICKLE_KEPT_CONSUMED, source,
-					  psprintf("SELECT %s IS NOT NULL AND NOT EXISTS (SELECT FROM %s b"
-							   " WHERE b.__xid >= %s)",
-							   CUTOFF_SQL, trickle_buffer_name(source), CUTOFF_SQL),
+					  psprintf("SELECT c.cutoff IS NOT NULL AND COALESCE((SELECT b.__xid FROM %s b"
+							   " ORDER BY b.__xid DESC, b.__ord DESC LIMIT 1) < c.cutoff, true)"
+							   " FROM (SELECT %s AS cutoff) c",
+							   trickle_buffer_name(source), CUTOFF_SQL),
 					  1, argtypes, values);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
@@ -136,22 +147,34 @@ truncate_consumed(Oid source, Oid buffer)
 }
 
 void
-trickle_phd1_cleanup(Oid source, uint64 from_xid)
+trickle_phd1_cleanup(Oid source)
 {
-	Oid			argtypes[2] = {OIDOID, XID8OID};
-	Datum		values[2] = {ObjectIdGetDatum(source),
-	FullTransactionIdGetDatum(FullTransactionIdFromU64(from_xid))};
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(source)};
 	Oid			buffer;
+	Relation	rel;
+	BlockNumber pages;
 	int			rc;
 
 	buffer = trickle_buffer_relid(source);
-	if (!OidIsValid(buffer) || truncate_consumed(source, buffer) ||
-		!ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
+	if (!OidIsValid(buffer))
+		return;
+	rel = table_open(buffer, AccessShareLock);
+	pages = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	if (pages >= (BlockNumber) trickle_buffer_truncate_threshold)
+	{
+		if (truncate_consumed(source, buffer))
+			return;
+	}
+	else if (pages >= DELETE_MAX_PAGES)
+		return;					/* kept until it is large enough to truncate */
+	if (!ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
 		return;
 	rc = run_as_owner(TRICKLE_KEPT_CLEANUP, source,
-					  psprintf("DELETE FROM %s WHERE __xid >= $2 AND __xid < %s",
+					  psprintf("DELETE FROM %s WHERE __xid < %s",
 							   trickle_buffer_name(source), CUTOFF_SQL),
-					  2, argtypes, values);
+					  1, argtypes, values);
 	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "buffer cleanup failed: %s", SPI_result_code_string(rc));
 }

@@ -99,6 +99,7 @@ extern void trickle_recompute_append_terms(StringInfo buf, TrickleIvmPlan *plan,
 extern char *trickle_recompute_state(TrickleIvmPlan *plan, List *columns);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */
-extern void trickle_phd1_cleanup(Oid source, uint64 from_xid);
+extern int	trickle_buffer_truncate_threshold;
+extern void trickle_phd1_cleanup(Oid source);
 
 #endif							/* TRICKLE_REFRESH_H */

@@ -275,13 +275,31 @@ SELECT trickle.drop_stream_table('mm_st');
 DROP TABLE mm_src;
 
 -- a large buffer whose every row is consumed is emptied by TRUNCATE (a new
--- relfilenode); inside a transaction block, and while a second consumer
--- has not read it, by DELETE (the same relfilenode)
+-- relfilenode) once it reaches trickle.buffer_truncate_threshold; below
+-- that (from 64 pages on) it keeps its consumed rows
 CREATE TABLE bulk (id int PRIMARY KEY, v int);
 INSERT INTO bulk SELECT i, 0 FROM generate_series(1, 20000) i;
 SELECT trickle.create_stream_table('bulk_sum',
   'SELECT count(*) AS n, sum(v) AS s FROM bulk', refresh_mode => 'differential');
 SELECT 'trickle_changes.changes_' || 'bulk'::regclass::oid AS bulk_buffer \gset
+SELECT pg_relation_filenode(:'bulk_buffer') AS node \gset
+SHOW trickle.buffer_truncate_threshold;
+UPDATE bulk SET v = v + 1;
+SELECT pg_relation_size(:'bulk_buffer') BETWEEN 64 * 8192 AND 512 * 8192 AS kept_size;
+SELECT action FROM trickle.refresh_stream_table('bulk_sum');
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT n, s FROM bulk_sum;
+SET trickle.buffer_truncate_threshold = '1MB';
+UPDATE bulk SET v = v + 1 WHERE id <= 10;
+SELECT action FROM trickle.refresh_stream_table('bulk_sum');
+SELECT count(*) AS buffered, pg_relation_filenode(:'bulk_buffer') <> :node AS truncated
+  FROM :bulk_buffer;
+SELECT n, s FROM bulk_sum;
+-- from here on, every buffer of at least 64 pages is truncated when it can
+-- be; inside a transaction block, and while a second consumer has not read
+-- it, it is cleaned by DELETE (the same relfilenode)
+SET trickle.buffer_truncate_threshold = 64;
 SELECT pg_relation_filenode(:'bulk_buffer') AS node \gset
 UPDATE bulk SET v = v + 1;
 SELECT action FROM trickle.refresh_stream_table('bulk_sum');
@@ -310,3 +328,4 @@ SELECT m FROM bulk_max;
 SELECT trickle.drop_stream_table('bulk_sum');
 SELECT trickle.drop_stream_table('bulk_max');
 DROP TABLE bulk;
+RESET trickle.buffer_truncate_threshold;
