@@ -29,6 +29,7 @@
 #define TRICKLE_BUFFER_SCHEMA	"trickle_changes"
 
 /* src/cdc/capture.c: the current transaction's capture position */
+extern void trickle_buffer_init(void);
 extern void trickle_capture_position(FullTransactionId *xid, int64 *ord);
 
 /* src/cdc/capture.c: a marker making every consumer of source recompute */

@@ -322,6 +322,7 @@ void
 trickle_cdc_init(void)
 {
 	RegisterXactCallback(ddl_xact_callback, NULL);
+	trickle_buffer_init();
 	prev_object_access = object_access_hook;
 	object_access_hook = cdc_object_access;
 	prev_ExecutorStart = ExecutorStart_hook;

@@ -500,6 +500,14 @@ apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot s
 	 */
 	(void) set_config_option("jit", "off",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * Changes come out of a buffer in no useful order: a merge join would
+	 * sort them (and sort or index-scan its other side) where a hash join
+	 * or index probes read them once.
+	 */
+	(void) set_config_option("enable_mergejoin", "off",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	(void) trickle_codegen_apply(relid, st->definition, changed, &plan);
 	trickle_tally_reset();
 	rc = SPI_execute_snapshot(plan, params, nulls, snapshot, InvalidSnapshot, false, true, 0);
