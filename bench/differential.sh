@@ -9,6 +9,9 @@
 #  2. Refresh after 0.1 %, 1 % and 10 % of the rows changed, for three
 #     queries: refresh_stream_table (the stream table's own mode), trickle
 #     FULL ("full" => true) and REFRESH MATERIALIZED VIEW of the same query.
+#     Then, in a warm session, STEADY changes of 0.1 % and of 1 % in a row,
+#     each refreshed at once (the steady state of a scheduler worker), and
+#     the same with REFRESH MATERIALIZED VIEW.
 #  3. Refresh with nothing to do, NODATA_CALLS times in a row.
 #
 # Stream tables are created with refresh_mode => 'differential', or with
@@ -18,7 +21,8 @@
 #
 # Progress goes to stderr, the report (markdown) to stdout at the end.
 # Overrides: DIFF_ROWS (as ROWS), REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW
-# (10 %), CAPTURE_REPEAT, PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS;
+# (10 %), CAPTURE_REPEAT, PGBENCH_SECONDS, PGBENCH_RUNS, NODATA_CALLS, STEADY
+# (the steady-state series);
 # BENCH_QUICK=1 as `quick`; BENCH_PORT, BENCH_DIR.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,11 +44,13 @@ if [ "$quick" = 1 ]; then
 	ROWS=${ROWS:-20000}
 	REPEAT_FAST=${REPEAT_FAST:-3} REPEAT_SLOW=${REPEAT_SLOW:-3}
 	CAPTURE_REPEAT=${CAPTURE_REPEAT:-3} PGBENCH_SECONDS=${PGBENCH_SECONDS:-2} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	STEADY=${STEADY:-3}
 	NODATA_CALLS=${NODATA_CALLS:-50}
 else
 	ROWS=${ROWS:-1000000}
 	REPEAT_FAST=${REPEAT_FAST:-5} REPEAT_SLOW=${REPEAT_SLOW:-3}
 	CAPTURE_REPEAT=${CAPTURE_REPEAT:-5} PGBENCH_SECONDS=${PGBENCH_SECONDS:-10} PGBENCH_RUNS=${PGBENCH_RUNS:-3}
+	STEADY=${STEADY:-12}
 fi
 NODATA_CALLS=${NODATA_CALLS:-200}
 [ "$ROWS" -ge 1000 ] || { echo "ROWS must be at least 1000" >&2; exit 2; }
@@ -56,7 +62,7 @@ esac
 
 # The exact command, with the settings that were given in the environment.
 cmd=
-for v in BENCH_QUICK DIFF_ROWS TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS; do
+for v in BENCH_QUICK DIFF_ROWS TRICKLE_BENCH_MODE REPEAT_FAST REPEAT_SLOW CAPTURE_REPEAT PGBENCH_SECONDS PGBENCH_RUNS NODATA_CALLS STEADY; do
 	if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bash bench/differential.sh${*:+ $*}"
@@ -192,7 +198,7 @@ notes+=("Capture: the stream table is \`$query_a\`, effective mode $cap_mode; tr
 [ -z "$stale_trig" ] || notes+=("⚠ Capture: after the stream table was dropped, src still had triggers: $stale_trig; the runs \"without\" a stream table were not.")
 
 # --- 2. refresh after changes ----------------------------------------------
-refresh_rows=()
+refresh_rows=() steady_rows=()
 run_workload() { # LABEL NAME QUERY COLUMNS
 	local label=$1 st=$2 query=$3 cols=$4 mv=mv_${2#st_} pct ppm reps
 	progress "workload $label: creating $st and $mv"
@@ -243,6 +249,35 @@ run_workload() { # LABEL NAME QUERY COLUMNS
 			"$(printf '%s' "$d_dur" | stats)" "$(printf '%s' "$d_wall" | stats)" \
 			"$(printf '%s' "$w_wall" | stats)" \
 			"$(printf '%s' "$f_wall" | stats)" "$(printf '%s' "$r_wall" | stats)" "$speedup" "$wspeedup")")
+	done
+	# Steady state, in the warm session: STEADY changes in a row, each
+	# refreshed at once, no VACUUM in between (a scheduler worker between two
+	# autovacuum runs); then the same with REFRESH MATERIALIZED VIEW.  Means
+	# over the series, so the refreshes that truncate the buffer and the ones
+	# that plan the delta again after that are in them.
+	for pct in 0.1 1; do
+		case $pct in
+		0.1) ppm=1000 ;;
+		1) ppm=10000 ;;
+		esac
+		progress "workload $label: steady state, $pct % ×$STEADY"
+		local s_wall= s_act= m_wall=
+		settle
+		for _ in $(seq "$STEADY"); do
+			change "$ppm"
+			read -r act dur wall <<<"$(warm_timed "$(refresh_sql "$st")")"
+			s_act+="$act"$'\n' s_wall+="$wall"$'\n'
+		done
+		settle
+		for _ in $(seq "$STEADY"); do
+			change "$ppm"
+			read -r _ wall <<<"$(warm_timed "REFRESH MATERIALIZED VIEW $mv")"
+			m_wall+="$wall"$'\n'
+		done
+		steady_rows+=("$(printf '| %s | %s %% | %s | %s | %s | %s |' "$label" "$pct" \
+			"$(printf '%s' "$s_act" | actions)" "$(printf '%s' "$s_wall" | mstats)" \
+			"$(printf '%s' "$m_wall" | mstats)" \
+			"$(ratio "$(printf '%s' "$m_wall" | mean)" "$(printf '%s' "$s_wall" | mean)")")")
 	done
 	warm_stop
 	# Check: after one more change and a refresh in the stream table's own
@@ -304,6 +339,14 @@ echo
 echo "| workload | changed | action | DIFFERENTIAL ms (duration_ms) | DIFFERENTIAL ms (wall) | DIFFERENTIAL ms (warm session, wall) | FULL ms (wall) | RMV ms (wall) | speedup vs RMV | speedup, warm |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${refresh_rows[@]}"
+echo
+echo "### Steady state"
+echo
+echo "In the warm session of each workload: after one VACUUM ANALYZE and CHECKPOINT, $STEADY changes of the given size in a row, each followed at once by \`refresh_stream_table(name)\` (no VACUUM in between, as a scheduler worker refreshes between two autovacuum runs); then the same with \`REFRESH MATERIALIZED VIEW\` in the same session. Mean (min–max), ms, wall time over the series; it includes the refreshes that empty the change buffer by TRUNCATE and the ones that plan the delta again after it. Speedup: the ratio of the means."
+echo
+echo "| workload | changed | action | DIFFERENTIAL ms (mean) | RMV ms (mean) | speedup vs RMV |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${steady_rows[@]}"
 echo
 echo "### Capture"
 echo

@@ -34,7 +34,8 @@
 # of the LEFT JOIN adds.
 #
 # Progress goes to stderr, the report (markdown) to stdout.  Overrides:
-# REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW (10 %).
+# REPEAT_FAST (0.1 % and 1 %), REPEAT_SLOW (10 %), STEADY (the steady-state
+# series).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 family=left-join
@@ -52,15 +53,15 @@ for a in "$@"; do
 done
 if [ "$quick" = 1 ]; then
 	ROWS=${ROWS:-100000}
-	REPEAT_FAST=${REPEAT_FAST:-3} REPEAT_SLOW=${REPEAT_SLOW:-2}
+	REPEAT_FAST=${REPEAT_FAST:-3} REPEAT_SLOW=${REPEAT_SLOW:-2} STEADY=${STEADY:-4}
 else
 	ROWS=${ROWS:-1000000}
-	REPEAT_FAST=${REPEAT_FAST:-5} REPEAT_SLOW=${REPEAT_SLOW:-3}
+	REPEAT_FAST=${REPEAT_FAST:-5} REPEAT_SLOW=${REPEAT_SLOW:-3} STEADY=${STEADY:-12}
 fi
 [ "$ROWS" -ge 10000 ] || { echo "ROWS must be at least 10000" >&2; exit 2; }
 
 cmd=
-for v in REPEAT_FAST REPEAT_SLOW; do
+for v in REPEAT_FAST REPEAT_SLOW STEADY; do
 	if printenv "$v" >/dev/null; then cmd+="$v=$(printenv "$v") "; fi
 done
 cmd+="bash bench/left_join_agg.sh${*:+ $*}"
@@ -143,6 +144,32 @@ for kind in values keys; do
 	done
 done
 
+# Steady state: in the warm session, STEADY changes of 1 % in a row, each
+# refreshed at once, with no VACUUM in between (as a scheduler worker
+# refreshes between two autovacuum runs); then the same for FULL.  The
+# figure is the mean over the series, so it includes the refreshes that
+# truncate the buffer and the ones that plan the delta again after that.
+steady_rows=()
+for kind in values keys; do
+	progress "steady state, $kind, 1 % ×$STEADY"
+	d_wall= f_wall= d_act= f_act=
+	settle
+	for _ in $(seq "$STEADY"); do
+		change "$kind" 10000
+		read -r act wall <<<"$(warm_timed "SELECT action FROM trickle.refresh_stream_table('lj')")"
+		d_act+="$act"$'\n' d_wall+="$wall"$'\n'
+	done
+	settle
+	for _ in $(seq "$STEADY"); do
+		change "$kind" 10000
+		read -r act wall <<<"$(warm_timed "SELECT action FROM trickle.refresh_stream_table('lj', \"full\" => true)")"
+		f_act+="$act"$'\n' f_wall+="$wall"$'\n'
+	done
+	steady_rows+=("$(printf '| %s | 1 %% | %s | %s | %s | %s | %s |' "$kind" \
+		"$(printf '%s' "$d_act" | actions)" "$(printf '%s' "$d_wall" | mstats)" \
+		"$(printf '%s' "$f_act" | actions)" "$(printf '%s' "$f_wall" | mstats)" \
+		"$(ratio "$(printf '%s' "$f_wall" | mean)" "$(printf '%s' "$d_wall" | mean)")")")
+done
 warm_stop
 
 # Check: one more change of each kind, a refresh in the stream table's own
@@ -199,6 +226,12 @@ echo
 echo "| change | changed | action | DIFFERENTIAL ms (duration_ms) | DIFFERENTIAL ms (wall) | FULL ms (wall) | RMV ms (wall) | speedup vs FULL | speedup vs RMV | DIFFERENTIAL ms (warm, wall) | FULL ms (warm, wall) | speedup vs FULL, warm |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
+echo
+echo "Steady state, in the warm session: after one VACUUM ANALYZE and CHECKPOINT, $STEADY changes of 1 % in a row, each followed at once by a refresh (no VACUUM in between, as a scheduler worker refreshes between two autovacuum runs); then the same with \`\"full\" => true\`. Mean (min–max), ms, wall time over the series, which includes the refreshes that empty the change buffer by TRUNCATE (about one in four here, at trickle.buffer_truncate_threshold's default) and the ones that plan the delta again after it. Speedup: the ratio of the means."
+echo
+echo "| change | size | action | DIFFERENTIAL ms (mean) | FULL action | FULL ms (mean) | speedup vs FULL |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${steady_rows[@]}"
 echo
 if [ "$bad" = 0 ]; then
 	echo "After one more 1 % change of each kind and a $check_act refresh, the stream table equals the materialized view ($padded padded groups)."

@@ -10,7 +10,7 @@
 #                               the same, in one psql kept open (a warm
 #                               session: caches and kept plans survive)
 #   settle                      VACUUM ANALYZE and CHECKPOINT
-#   stats, median, ratio, actions, pctl
+#   stats, mstats, median, mean, ratio, actions, pctl
 #                               figures from numbers (or words) on stdin
 #   create_st NAME QUERY [mode] [schedule], effective_mode NAME
 #   progress MSG                to stderr, with the time since the start
@@ -124,6 +124,12 @@ stats() {
 		{ v[NR] = $1 } END { if (!NR) { print "–"; exit } m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 		printf "%s (%s–%s)", f(m), f(v[1]), f(v[NR]) }'
 }
+# mstats: "mean (min–max)" of the numbers on stdin ("–" for none); mean: the mean alone
+mstats() {
+	sort -g | awk 'function f(x) { return x == int(x) ? sprintf("%d", x) : x < 1 ? sprintf("%.3f", x) : x < 100 ? sprintf("%.2f", x) : sprintf("%.1f", x) }
+		{ v[NR] = $1; s += $1 } END { if (!NR) { print "–"; exit } printf "%s (%s–%s)", f(s / NR), f(v[1]), f(v[NR]) }'
+}
+mean() { awk '{ s += $1 } END { if (NR) print s / NR }'; }
 # fmt: each number on stdin with three significant digits or so
 fmt() { awk '{ x = $1; print (x == int(x) ? sprintf("%d", x) : x < 1 ? sprintf("%.3f", x) : x < 100 ? sprintf("%.2f", x) : sprintf("%.1f", x)) }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
