@@ -510,6 +510,8 @@ append_leaf_cols(StringInfo sql, IvmItem *item, const char *src, bool buffer, bo
 	{
 		IvmCol	   *col = lfirst(lc);
 
+		if (IVM_COL_IS_PARTIAL(col))
+			continue;			/* made by the grouping of eager_leaf_sql */
 		appendStringInfo(sql, "%s%s.%s AS %s", *first ? "" : ", ", src,
 						 buffer ? trickle_buffer_column(col->att) :
 						 quote_identifier(get_attname(item->relid, col->att, false)),
@@ -989,13 +991,355 @@ trickle_ivm_arm_weight(IvmArm *arm)
 	return sql.data;
 }
 
+/* ---------------------------------------------------------------------
+ * Eager aggregation
+ *
+ * In the term of a scan F joined to the rest of the block, each changed row
+ * of F is joined and then grouped, and an aggregate's argument is mostly a
+ * column of F alone (sum(f.v) over dim JOIN fact f).  So the changes of F
+ * are grouped first, by the columns of F that the rest of the query reads
+ * (the join keys, grouping keys, conditions), into one row per group with
+ * its net weight and, for each aggregate whose argument reads F alone, the
+ * weighted count of non-NULL values and the weighted sum: 20,000 changed
+ * rows of a 1,000-key fact table become at most 1,000 before the join.
+ *
+ * Rows of such a term no longer weigh 1 or -1, so an eager plan's terms
+ * carry, instead of each aggregate's argument, its weighted non-NULL count
+ * (__trickle_n<j>) and weighted sum (__trickle_s<j>), which the MERGE's
+ * deltas add up (src/refresh/codegen.c); every term of the plan does, the
+ * others computing them from their rows.  A partial travels through the
+ * term's joins as a column of F's item (IVM_PARTIAL_ATT) and is multiplied,
+ * wherever weights are multiplied, by the weights of everything joined to
+ * F's rows (its co-weight): a group of F joined to a row of weight -1
+ * counts negatively.
+ *
+ * The changes are grouped only by columns whose equality is identity (a
+ * group keeps one of its equal values).  Used for count(*), count, sum and
+ * avg over exact types, in a single
+ * block of tables with a join, when F's path to the top passes only inner
+ * joins and the nullable sides of outer joins: a preserved side's rows
+ * become padded candidates, which are counted by multiplicity, and a
+ * partial repeated by a multiplicity would be counted again.
+ * ---------------------------------------------------------------------
+ */
+
+/* the SQL of arm's weights except the one of the relation providing item */
+static char *
+eager_coweight(IvmArm *arm, IvmItem *item)
+{
+	char	   *own = psprintf("%s.__trickle_w", arm->alias[item->id]);
+	StringInfoData sql;
+	ListCell   *lc;
+	bool		found = false;
+	int			n = 0;
+
+	initStringInfo(&sql);
+	appendStringInfoChar(&sql, '(');
+	foreach(lc, arm->weights)
+	{
+		if (!found && strcmp(lfirst(lc), own) == 0)
+		{
+			found = true;
+			continue;
+		}
+		appendStringInfo(&sql, "%s%s", n++ ? " * " : "", (char *) lfirst(lc));
+	}
+	if (!found)
+		elog(ERROR, "no weight for the eagerly grouped scan in an arm");
+	appendStringInfoString(&sql, n ? ")" : "1)");
+	return sql.data;
+}
+
+/*
+ * trickle_ivm_agg_arg: the aggregate whose argument column aggregate j
+ * reads.  Aggregates over equal arguments (sum(v) and avg(v)) read the
+ * first one's, so that their delta aggregates are identical calls, which
+ * the executor computes once.
+ */
+int
+trickle_ivm_agg_arg(TrickleIvmPlan *plan, int j)
+{
+	TrickleIvmAgg *agg = list_nth(plan->aggs, j);
+	int			k;
+
+	for (k = 0; k < j; k++)
+	{
+		TrickleIvmAgg *other = list_nth(plan->aggs, k);
+
+		if (other->arg && equal(other->arg, agg->arg))
+			return k;
+	}
+	return j;
+}
+
+/* whether some sum or avg reads the argument column of aggregate a */
+static bool
+agg_arg_summed(TrickleIvmPlan *plan, int a)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+
+		if ((agg->kind == TRICKLE_AGG_SUM || agg->kind == TRICKLE_AGG_AVG) &&
+			trickle_ivm_agg_arg(plan, foreach_current_index(lc)) == a)
+			return true;
+	}
+	return false;
+}
+
+/* the type of the weighted sums of aggregate a's argument */
+static Oid
+agg_arg_sumtype(TrickleIvmPlan *plan, int a)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+
+		/* what sum() returns: bigint for smaller integers, else numeric */
+		if ((agg->kind == TRICKLE_AGG_SUM || agg->kind == TRICKLE_AGG_AVG) &&
+			trickle_ivm_agg_arg(plan, foreach_current_index(lc)) == a)
+			return agg->argtype == INT2OID || agg->argtype == INT4OID ? INT8OID : NUMERICOID;
+	}
+	return INT8OID;
+}
+
+static bool
+eager_model(IvmModel *m)
+{
+	ListCell   *lc;
+
+	if (m->problem || m->sublinks || list_length(m->blocks) != 1 || m->top->tree->item)
+		return false;
+	foreach(lc, m->items)
+	{
+		IvmItem    *item = lfirst(lc);
+
+		if (item->scan < 0 || item->derived || item->body || item->konst)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * trickle_ivm_eager: whether plan's terms carry weighted partial aggregates
+ * (see above), which src/refresh/codegen.c adds up
+ */
+bool
+trickle_ivm_eager(TrickleIvmPlan *plan)
+{
+	ListCell   *lc;
+
+	if (!plan->aggregate || plan->recompute || plan->recursive ||
+		list_length(plan->scans) < 2 || plan->query->hasSubLinks)
+		return false;
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+
+		if (agg->rederive ||
+			(agg->kind != TRICKLE_AGG_COUNT_STAR && agg->kind != TRICKLE_AGG_COUNT &&
+			 agg->kind != TRICKLE_AGG_SUM && agg->kind != TRICKLE_AGG_AVG))
+			return false;
+	}
+	/* one block of tables (eager_model checks the rest on a term's model) */
+	foreach(lc, plan->query->rtable)
+	{
+		RangeTblEntry *rte = lfirst(lc);
+
+		if (rte->rtekind != RTE_RELATION && rte->rtekind != RTE_JOIN)
+			return false;
+	}
+	return true;
+}
+
+/* whether item's path from node passes only inner joins and nullable sides */
+static bool
+eager_path(IvmNode *node, IvmItem *item)
+{
+	if (node->item)
+		return node->item == item;
+	if (list_member_ptr(trickle_ivm_node_items(node->left), item))
+		return (node->jointype == JOIN_INNER || node->jointype == JOIN_RIGHT) &&
+			eager_path(node->left, item);
+	return (node->jointype == JOIN_INNER || node->jointype == JOIN_LEFT) &&
+		eager_path(node->right, item);
+}
+
+static void
+eager_quals(IvmNode *node, List **exprs)
+{
+	if (node->item)
+		return;
+	if (node->quals)
+		*exprs = lappend(*exprs, node->quals);
+	eager_quals(node->left, exprs);
+	eager_quals(node->right, exprs);
+}
+
+/*
+ * eager_setup: when the changes of scan (flipping in t) are grouped first,
+ * make its item expose the columns the rest of the query reads and the
+ * partial aggregates, and mark the term
+ */
+static void
+eager_setup(IvmTerm *t, int scan)
+{
+	IvmModel   *m = t->m;
+	TrickleIvmPlan *plan = m->plan;
+	IvmItem    *f = list_nth(m->scans, scan);
+	List	   *exprs = NIL;
+	List	   *cols = NIL;
+	bool	   *args = palloc0(sizeof(bool) * Max(list_length(plan->aggs), 1));
+	bool		any = false;
+	ListCell   *lc;
+
+	if (!eager_model(m) || f->block != m->top || !eager_path(m->top->tree, f))
+		return;
+	eager_quals(m->top->tree, &exprs);
+	if (m->top->where)
+		exprs = lappend(exprs, m->top->where);
+	foreach(lc, plan->keys)
+		exprs = lappend(exprs, ((TrickleIvmKey *) lfirst(lc))->expr);
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		int			j = foreach_current_index(lc);
+		List	   *refs;
+		ListCell   *lc2;
+		bool		only = true;
+
+		if (agg->arg == NULL || trickle_ivm_agg_arg(plan, j) != j)
+			continue;
+		refs = trickle_ivm_expr_refs(m, (Node *) agg->arg, m->top, m->items);
+		foreach(lc2, refs)
+			only &= ((IvmColRef *) lfirst(lc2))->item == f;
+		if (refs != NIL && only)
+			args[j] = any = true;
+		else
+			exprs = lappend(exprs, agg->arg);
+	}
+	if (!any)
+		return;
+	/* the columns of f read elsewhere, in f's order */
+	{
+		List	   *refs = trickle_ivm_expr_refs(m, (Node *) exprs, m->top, list_make1(f));
+
+		foreach(lc, f->cols)
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, refs)
+			{
+				IvmCol	   *col = lfirst(lc);
+
+				if (((IvmColRef *) lfirst(lc2))->col != col)
+					continue;
+
+				/*
+				 * grouping keeps one of equal values: only where equality
+				 * is identity (not numeric's 1.0 and 1.00, which text or
+				 * a sum's scale tell apart)
+				 */
+				if (!trickle_ivm_type_exact(col->type, col->collation))
+					return;
+				cols = lappend(cols, col);
+				break;
+			}
+		}
+	}
+	for (int j = 0; j < list_length(plan->aggs); j++)
+	{
+		IvmCol	   *n;
+
+		if (!args[j])
+			continue;
+		n = palloc0(sizeof(IvmCol));
+		n->att = IVM_PARTIAL_ATT(j, false);
+		n->type = INT8OID;
+		n->typmod = -1;
+		cols = lappend(cols, n);
+		if (agg_arg_summed(plan, j))
+		{
+			IvmCol	   *s = palloc0(sizeof(IvmCol));
+
+			s->att = IVM_PARTIAL_ATT(j, true);
+			s->type = agg_arg_sumtype(plan, j);
+			s->typmod = -1;
+			cols = lappend(cols, s);
+		}
+	}
+	t->eager = f;
+	t->eager_cols = f->cols;
+	t->eager_args = args;
+	f->cols = cols;
+}
+
+/*
+ * eager_leaf_sql: the changes of the eagerly grouped item, one row per
+ * value of the columns the rest of the query reads, with the net weight and
+ * the partial aggregates.  A group whose changes cancel out (an UPDATE of a
+ * summed column only) has weight 0 and is kept: its sums still changed.
+ */
+static char *
+eager_leaf_sql(IvmTerm *t, IvmItem *item)
+{
+	TrickleIvmPlan *plan = t->m->plan;
+	List	   *grouped = item->cols;
+	const char **alias = trickle_ivm_alias_copy(t, NULL);
+	StringInfoData sql;
+	StringInfoData keys;
+	ListCell   *lc;
+	char	   *raw;
+
+	item->cols = t->eager_cols;
+	raw = trickle_ivm_scan_sql(t, item, IVM_DELTA);
+	item->cols = grouped;
+	alias[item->id] = "u";
+	initStringInfo(&sql);
+	initStringInfo(&keys);
+	appendStringInfoString(&sql, "SELECT ");
+	foreach(lc, grouped)
+	{
+		IvmCol	   *col = lfirst(lc);
+		char	   *name = trickle_ivm_col_name(item, col);
+
+		if (IVM_COL_IS_PARTIAL(col))
+		{
+			TrickleIvmAgg *agg = list_nth(plan->aggs, IVM_PARTIAL_AGG(col));
+			char	   *arg = trickle_ivm_slot(t, (Node *) agg->arg, t->m->top, alias, NULL);
+			char	   *type = format_type_be_qualified(col->type);
+
+			if (IVM_PARTIAL_IS_SUM(col))
+				appendStringInfo(&sql, "(pg_catalog.sum((%s)::%s * u.__trickle_w))::%s AS %s, ",
+								 arg, type, type, name);
+			else
+				appendStringInfo(&sql, "(pg_catalog.sum(CASE WHEN (%s) IS NOT NULL THEN u.__trickle_w END))"
+								 "::pg_catalog.int8 AS %s, ", arg, name);
+			continue;
+		}
+		appendStringInfo(&sql, "u.%s AS %s, ", name, name);
+		appendStringInfo(&keys, "%su.%s", keys.len ? ", " : "", name);
+	}
+	appendStringInfo(&sql, "(pg_catalog.sum(u.__trickle_w))::pg_catalog.int4 AS __trickle_w FROM (%s) u",
+					 raw);
+	if (keys.len)
+		appendStringInfo(&sql, " GROUP BY %s", keys.data);
+	else
+		appendStringInfoString(&sql, " HAVING pg_catalog.count(*) > 0");
+	return sql.data;
+}
+
 /*
  * trickle_ivm_append_cols: ", alias.c<item>_<att> AS c<item>_<att>" for
  * the columns of items (typed NULLs when nulls)
  */
 void
 trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items, const char **alias,
-						bool nulls, bool *first)
+						IvmArm *arm, bool nulls, bool *first)
 {
 	ListCell   *lc;
 
@@ -1012,6 +1356,14 @@ trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items, const char **al
 			if (nulls)
 				appendStringInfo(sql, "%sNULL::%s AS %s", *first ? "" : ", ",
 								 type_sql(col->type, col->typmod, col->collation), name);
+			else if (IVM_COL_IS_PARTIAL(col))
+			{
+				if (arm == NULL)
+					elog(ERROR, "partial aggregate of an eagerly grouped scan outside an arm");
+				appendStringInfo(sql, "%s(%s.%s * %s)::%s AS %s", *first ? "" : ", ",
+								 alias[item->id], name, eager_coweight(arm, item),
+								 type_sql(col->type, -1, InvalidOid), name);
+			}
 			else
 				appendStringInfo(sql, "%s%s.%s AS %s", *first ? "" : ", ",
 								 alias[item->id], name, name);
@@ -1163,7 +1515,9 @@ delta_arms(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
  * rule reads its children's: written out at each use, the text would grow
  * exponentially with the depth of the tree.  So the change of a join is a
  * WITH query of the term, written once and read by name (PostgreSQL
- * inlines one read only once).  Changes are the small side of every join
+ * inlines one read only once); so are the grouped changes of an eagerly
+ * grouped scan, which an outer join also counts by join key, and which are
+ * few rows to keep where its raw changes are many to read twice.  Changes are the small side of every join
  * they take part in, so reading them whole costs nothing an index could
  * save.
  */
@@ -1177,7 +1531,7 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 
 	if (!trickle_ivm_holds(node, ps))
 		return NIL;
-	if (node->item && !node->item->derived)
+	if (node->item && !node->item->derived && node->item != t->eager)
 		return list_make1(trickle_ivm_arm_leaf(t, node->item,
 											   trickle_ivm_scan_sql(t, node->item, IVM_DELTA), true));
 	foreach(lc, t->deltas)
@@ -1189,22 +1543,26 @@ trickle_ivm_delta(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps)
 	}
 	if (cte == NULL)
 	{
-		List	   *arms = delta_arms(t, node, block, ps);
+		List	   *arms = NIL;
 		List	   *items = trickle_ivm_node_items(node);
 		StringInfoData sql;
 
+		initStringInfo(&sql);
+		if (node->item && node->item == t->eager)
+			appendStringInfoString(&sql, eager_leaf_sql(t, node->item));
+		else
+			arms = delta_arms(t, node, block, ps);
 		cte = palloc0(sizeof(IvmDeltaCte));
 		cte->node = node;
 		cte->ps = ps;
 		cte->name = pstrdup(trickle_ivm_new_alias(t));
-		initStringInfo(&sql);
 		foreach(lc, arms)
 		{
 			IvmArm	   *x = lfirst(lc);
 			bool		first = true;
 
 			appendStringInfoString(&sql, lc == list_head(arms) ? "SELECT " : " UNION ALL SELECT ");
-			trickle_ivm_append_cols(&sql, t, items, x->alias, false, &first);
+			trickle_ivm_append_cols(&sql, t, items, x->alias, x, false, &first);
 			appendStringInfo(&sql, "%s%s AS __trickle_w FROM %s", first ? "" : ", ",
 							 trickle_ivm_arm_weight(x), x->from);
 		}
@@ -1234,7 +1592,7 @@ typedef struct TermTarget
 
 /* the columns of a term: what the MERGE needs, by position */
 static List *
-term_targets(TrickleIvmPlan *plan)
+term_targets(TrickleIvmPlan *plan, bool partials)
 {
 	List	   *out = NIL;
 	ListCell   *lc;
@@ -1261,6 +1619,8 @@ term_targets(TrickleIvmPlan *plan)
 	}
 	foreach(lc, plan->keys)
 		TARGET(((TrickleIvmKey *) lfirst(lc))->expr, "__trickle_k%d", n++);
+	if (partials)
+		return out;				/* the partials: trickle_ivm_final */
 	n = 0;
 	foreach(lc, plan->aggs)
 	{
@@ -1275,6 +1635,53 @@ term_targets(TrickleIvmPlan *plan)
 }
 
 /*
+ * the partial aggregates of an eager plan's term row (see "Eager
+ * aggregation"): of an eagerly grouped scan's own, times the co-weight;
+ * else from the argument and the row's weight
+ */
+static void
+append_partials(StringInfo sql, IvmTerm *t, IvmArm *arm, IvmSubValue *subs, bool weighted,
+				bool *first)
+{
+	TrickleIvmPlan *plan = t->m->plan;
+	char	   *w = weighted ? trickle_ivm_arm_weight(arm) : pstrdup("1");
+	ListCell   *lc;
+
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		int			j = foreach_current_index(lc);
+		bool		summed = agg_arg_summed(plan, j);
+		char	   *type = summed ? format_type_be_qualified(agg_arg_sumtype(plan, j)) : NULL;
+
+		if (agg->arg == NULL || trickle_ivm_agg_arg(plan, j) != j)
+			continue;
+		if (t->eager && t->eager_args[j])
+		{
+			const char *a = arm->alias[t->eager->id];
+			char	   *co = eager_coweight(arm, t->eager);
+
+			appendStringInfo(sql, "%s(%s.c%d_n%d * %s)::pg_catalog.int8 AS __trickle_n%d",
+							 *first ? "" : ", ", a, t->eager->id, j, co, j);
+			if (summed)
+				appendStringInfo(sql, ", (%s.c%d_s%d * %s)::%s AS __trickle_s%d",
+								 a, t->eager->id, j, co, type, j);
+		}
+		else
+		{
+			char	   *arg = trickle_ivm_slot(t, (Node *) agg->arg, t->m->top, arm->alias, subs);
+
+			appendStringInfo(sql, "%s(CASE WHEN (%s) IS NOT NULL THEN %s END)::pg_catalog.int8"
+							 " AS __trickle_n%d", *first ? "" : ", ", arg, w, j);
+			if (summed)
+				appendStringInfo(sql, ", ((%s)::%s * %s)::%s AS __trickle_s%d",
+								 arg, type, w, type, j);
+		}
+		*first = false;
+	}
+}
+
+/*
  * trickle_ivm_final: the UNION ALL of arms of the top block, each projected
  * to the term's columns (and weight) and filtered by WHERE, with the
  * subqueries of those expressions as subs says (NULL: as written).
@@ -1282,7 +1689,8 @@ term_targets(TrickleIvmPlan *plan)
 char *
 trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
 {
-	List	   *targets = term_targets(t->m->plan);
+	TrickleIvmPlan *plan = t->m->plan;
+	List	   *targets = term_targets(plan, t->partials);
 	StringInfoData sql;
 	ListCell   *lc;
 
@@ -1303,6 +1711,8 @@ trickle_ivm_final(IvmTerm *t, List *arms, IvmSubValue *subs, bool weighted)
 							 tt->name);
 			first = false;
 		}
+		if (t->partials)
+			append_partials(&sql, t, arm, subs, weighted, &first);
 		if (weighted)
 			appendStringInfo(&sql, "%s(%s)::pg_catalog.int4 AS __trickle_w", first ? "" : ", ",
 							 trickle_ivm_arm_weight(arm));
@@ -1347,6 +1757,9 @@ trickle_delta_term(TrickleIvmPlan *plan, int scan)
 	if (scan >= list_length(m->scans))
 		elog(ERROR, "no scan %d in the differential plan", scan);
 	t.m = m;
+	t.partials = scan >= 0 && trickle_ivm_eager(plan);
+	if (t.partials)
+		eager_setup(&t, scan);
 	if (scan < 0)
 		sql = trickle_ivm_final(&t, list_make1(trickle_ivm_native(&t, top->tree, top)),
 								NULL, false);

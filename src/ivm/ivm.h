@@ -221,7 +221,11 @@ extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
  * current state of every scan (no weight column).  Output columns:
  * __trickle_c<n> for visible columns (plain queries), or __trickle_k<n> for
  * keys and __trickle_a<n> for aggregate arguments, then __trickle_w (1 or
- * -1 on every row).  Parameters:
+ * -1 on every row).  In an eager plan (trickle_ivm_eager), a delta term has,
+ * instead of the arguments, each argument's weighted count of non-NULL
+ * values __trickle_n<n> and, when summed, weighted sum __trickle_s<n>, and
+ * its rows may weigh any integer (delta.c, "Eager aggregation").
+ * Parameters:
  * $1 and $2 bound the buffer's __xid range, $3 and $4 the frontier's own
  * transaction and change number, $5 the frontier snapshot, $6 an xid from
  * which on every change is unread (see trickle_delta_changes_sql).
@@ -229,6 +233,8 @@ extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan)
 #define TRICKLE_DELTA_NPARAMS 6
 extern const Oid trickle_delta_param_types[TRICKLE_DELTA_NPARAMS];
 extern char *trickle_delta_term(TrickleIvmPlan *plan, int scan);
+extern bool trickle_ivm_eager(TrickleIvmPlan *plan);
+extern int	trickle_ivm_agg_arg(TrickleIvmPlan *plan, int j);
 extern char *trickle_delta_changes_sql(Oid relid, const char *alias);
 
 #endif							/* TRICKLE_IVM_H */

@@ -194,7 +194,23 @@ typedef struct IvmTerm
 	List	   *slots;
 	List	   *ctes;			/* char *: "name AS (...)" of the term's WITH */
 	List	   *deltas;			/* IvmDeltaCte: the changes of subtrees, by flip */
+	/* eager aggregation (delta.c): terms carry partial aggregates ... */
+	bool		partials;
+	/* ... and the flipped scan whose changes are grouped first, if any */
+	IvmItem    *eager;
+	List	   *eager_cols;		/* its IvmCols before the grouping */
+	bool	   *eager_args;		/* by aggregate: its argument reads only eager */
 } IvmTerm;
+
+/*
+ * The partial aggregates of an eagerly grouped scan's changes are columns
+ * of its item: the weighted count of non-NULL values (n) and the weighted
+ * sum (s) of aggregate j's argument, c<item>_n<j> and c<item>_s<j>.
+ */
+#define IVM_PARTIAL_ATT(j, sum)	(-1000 - 2 * (j) - ((sum) ? 1 : 0))
+#define IVM_COL_IS_PARTIAL(col)	((col)->att <= -1000)
+#define IVM_PARTIAL_AGG(col)	((-1000 - (col)->att) / 2)
+#define IVM_PARTIAL_IS_SUM(col)	((-1000 - (col)->att) % 2 == 1)
 
 #define IVM_POS_ALL_NEW	PG_INT32_MAX
 
@@ -229,7 +245,7 @@ extern List *trickle_ivm_negate(List *arms);
 extern char *trickle_ivm_arm_weight(IvmArm *arm);
 extern char *trickle_ivm_unit_rows(const char *sql);
 extern void trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items,
-									const char **alias, bool nulls, bool *first);
+									const char **alias, IvmArm *arm, bool nulls, bool *first);
 extern char *trickle_ivm_scan_sql(IvmTerm *t, IvmItem *item, int state);
 extern IvmArm *trickle_ivm_native(IvmTerm *t, IvmNode *node, IvmBlock *block);
 extern List *trickle_ivm_state(IvmTerm *t, IvmNode *node, IvmBlock *block, int ps);

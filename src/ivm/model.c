@@ -93,6 +93,9 @@ trickle_ivm_item_at(IvmBlock *block, int rtindex)
 char *
 trickle_ivm_col_name(IvmItem *item, IvmCol *col)
 {
+	if (IVM_COL_IS_PARTIAL(col))
+		return psprintf("c%d_%c%d", item->id, IVM_PARTIAL_IS_SUM(col) ? 's' : 'n',
+						IVM_PARTIAL_AGG(col));
 	return psprintf("c%d_%d", item->id, col->att);
 }
 

@@ -222,7 +222,7 @@ trickle_ivm_candidates(IvmTerm *t, List *cand_arms, List *cand_items, List *test
 
 			appendStringInfoString(&u, first ? "SELECT " : " UNION ALL SELECT ");
 			first = false;
-			trickle_ivm_append_cols(&u, t, cand_items, arm->alias, false, &f);
+			trickle_ivm_append_cols(&u, t, cand_items, arm->alias, arm, false, &f);
 			appendStringInfo(&u, "%s%s AS __trickle_w, %d AS __trickle_t FROM %s",
 							 f ? "" : ", ", trickle_ivm_arm_weight(arm), tag, arm->from);
 			if (test)
@@ -455,8 +455,8 @@ padded_arm(IvmTerm *t, const char *counts, List *cand_items, List *null_items,
 		alias[((IvmItem *) lfirst(lc))->id] = c;
 	initStringInfo(&sql);
 	appendStringInfoString(&sql, "SELECT * FROM (SELECT ");
-	trickle_ivm_append_cols(&sql, t, cand_items, alias, false, &first);
-	trickle_ivm_append_cols(&sql, t, null_items, NULL, true, &first);
+	trickle_ivm_append_cols(&sql, t, cand_items, alias, NULL, false, &first);
+	trickle_ivm_append_cols(&sql, t, null_items, NULL, NULL, true, &first);
 	appendStringInfo(&sql, "%s(%s.__trickle_k * %s)::pg_catalog.int4 AS __trickle_m FROM (%s) %s OFFSET 0) %s"
 					 " WHERE %s.__trickle_m <> 0",
 					 first ? "" : ", ", c, psprintf(weight, c), counts, c, z, z);

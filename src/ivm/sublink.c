@@ -344,7 +344,7 @@ trickle_ivm_sublink_term(IvmTerm *t, IvmSublink *k, int ps)
 		foreach(lc, items)
 			galias[((IvmItem *) lfirst(lc))->id] = gg;
 		appendStringInfoString(&sql, side == 0 ? "SELECT " : " UNION ALL SELECT ");
-		trickle_ivm_append_cols(&sql, t, items, galias, false, &first);
+		trickle_ivm_append_cols(&sql, t, items, galias, NULL, false, &first);
 		foreach(lc, m->sublinks)
 		{
 			IvmSublink *sl = lfirst(lc);

@@ -279,37 +279,24 @@ agg_sql_name(TrickleIvmAgg *agg)
 	}
 }
 
-/*
- * agg_arg: the term column holding aggregate j's argument.  Aggregates over
- * equal arguments (sum(v) and avg(v)) read the first one's column, so that
- * their delta aggregates are identical calls, which the executor computes
- * once.
- */
-static int
-agg_arg(TrickleIvmPlan *plan, int j)
-{
-	TrickleIvmAgg *agg = list_nth(plan->aggs, j);
-	int			k;
-
-	for (k = 0; k < j; k++)
-	{
-		TrickleIvmAgg *other = list_nth(plan->aggs, k);
-
-		if (other->arg && equal(other->arg, agg->arg))
-			return k;
-	}
-	return j;
-}
-
 /* the per-group deltas of aggregate j, from the terms aliased t */
 static void
-append_agg_deltas(StringInfo buf, TrickleIvmPlan *plan, int j)
+append_agg_deltas(StringInfo buf, TrickleIvmPlan *plan, int j, bool partials)
 {
 	TrickleIvmAgg *agg = list_nth(plan->aggs, j);
-	int			a = agg_arg(plan, j);
+	int			a = trickle_ivm_agg_arg(plan, j);
 
 	if (agg->kind == TRICKLE_AGG_COUNT_STAR || agg->rederive)
 		return;
+	if (partials)
+	{
+		/* weighted partials (src/ivm/delta.c, "Eager aggregation") */
+		appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_n%d) AS __trickle_dnn_%d", a, j);
+		if (agg->kind == TRICKLE_AGG_SUM || agg->kind == TRICKLE_AGG_AVG)
+			appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_s%d) AS __trickle_dpos_%d,"
+							 " 0 AS __trickle_dneg_%d", a, j, j);
+		return;
+	}
 	appendStringInfo(buf, ", pg_catalog.sum(t.__trickle_w) FILTER (WHERE t.__trickle_a%d IS NOT NULL)"
 					 " AS __trickle_dnn_%d", a, j);
 	switch (agg->kind)
@@ -345,13 +332,14 @@ static void
 append_group_deltas(StringInfo sql, TrickleIvmPlan *plan, uint64 mask)
 {
 	int			nkeys = list_length(plan->keys);
+	bool		partials = trickle_ivm_eager(plan);
 	int			j;
 
 	appendStringInfoString(sql, "WITH d AS (SELECT ");
 	append_list(sql, "t.", "__trickle_k%d", nkeys);
 	appendStringInfo(sql, "%spg_catalog.sum(t.__trickle_w) AS __trickle_dcount", nkeys ? ", " : "");
 	for (j = 0; j < list_length(plan->aggs); j++)
-		append_agg_deltas(sql, plan, j);
+		append_agg_deltas(sql, plan, j, partials);
 	appendStringInfoString(sql, " FROM (");
 	append_terms(sql, plan, NULL, NIL, mask);
 	appendStringInfoString(sql, ") t");
