@@ -1072,24 +1072,10 @@ trickle_ivm_agg_arg(TrickleIvmPlan *plan, int j)
 	return j;
 }
 
-/* whether some sum or avg reads the argument column of aggregate a */
-static bool
-agg_arg_summed(TrickleIvmPlan *plan, int a)
-{
-	ListCell   *lc;
-
-	foreach(lc, plan->aggs)
-	{
-		TrickleIvmAgg *agg = lfirst(lc);
-
-		if ((agg->kind == TRICKLE_AGG_SUM || agg->kind == TRICKLE_AGG_AVG) &&
-			trickle_ivm_agg_arg(plan, foreach_current_index(lc)) == a)
-			return true;
-	}
-	return false;
-}
-
-/* the type of the weighted sums of aggregate a's argument */
+/*
+ * the type of the weighted sums of aggregate a's argument, or InvalidOid
+ * when no sum or avg reads it
+ */
 static Oid
 agg_arg_sumtype(TrickleIvmPlan *plan, int a)
 {
@@ -1104,7 +1090,7 @@ agg_arg_sumtype(TrickleIvmPlan *plan, int a)
 			trickle_ivm_agg_arg(plan, foreach_current_index(lc)) == a)
 			return agg->argtype == INT2OID || agg->argtype == INT4OID ? INT8OID : NUMERICOID;
 	}
-	return INT8OID;
+	return InvalidOid;
 }
 
 static bool
@@ -1262,7 +1248,7 @@ eager_setup(IvmTerm *t, int scan)
 		n->type = INT8OID;
 		n->typmod = -1;
 		cols = lappend(cols, n);
-		if (agg_arg_summed(plan, j))
+		if (OidIsValid(agg_arg_sumtype(plan, j)))
 		{
 			IvmCol	   *s = palloc0(sizeof(IvmCol));
 
@@ -1651,8 +1637,9 @@ append_partials(StringInfo sql, IvmTerm *t, IvmArm *arm, IvmSubValue *subs, bool
 	{
 		TrickleIvmAgg *agg = lfirst(lc);
 		int			j = foreach_current_index(lc);
-		bool		summed = agg_arg_summed(plan, j);
-		char	   *type = summed ? format_type_be_qualified(agg_arg_sumtype(plan, j)) : NULL;
+		Oid			sumtype = agg_arg_sumtype(plan, j);
+		bool		summed = OidIsValid(sumtype);
+		char	   *type = summed ? format_type_be_qualified(sumtype) : NULL;
 
 		if (agg->arg == NULL || trickle_ivm_agg_arg(plan, j) != j)
 			continue;
