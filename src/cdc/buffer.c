@@ -57,6 +57,8 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/plancat.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "parser/parse_func.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -816,16 +818,33 @@ trickle_cdc_reconcile(List *touched, bool check_all)
 
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 
+/*
+ * the buffers' schema, looked up once per backend and again after any
+ * change of pg_namespace (the hook runs for every relation of every query)
+ */
+static Oid	buffer_namespace = InvalidOid;
+static bool buffer_namespace_valid = false;
+
+static void
+buffer_namespace_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	buffer_namespace_valid = false;
+}
+
 static void
 buffer_relation_info(PlannerInfo *root, Oid relid, bool inhparent, RelOptInfo *rel)
 {
 	ListCell   *lc;
-	Oid			namespace;
 
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relid, inhparent, rel);
-	namespace = get_namespace_oid(TRICKLE_BUFFER_SCHEMA, true);
-	if (!OidIsValid(namespace) || get_rel_namespace(relid) != namespace)
+	if (!buffer_namespace_valid)
+	{
+		buffer_namespace = get_namespace_oid(TRICKLE_BUFFER_SCHEMA, true);
+		buffer_namespace_valid = true;
+	}
+	if (!OidIsValid(buffer_namespace) || rel->reloptkind != RELOPT_BASEREL ||
+		get_rel_namespace(relid) != buffer_namespace)
 		return;
 	rel->tuples = BUFFER_PLAN_TUPLES;
 	rel->pages = BUFFER_PLAN_PAGES;
@@ -845,4 +864,5 @@ trickle_buffer_init(void)
 {
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = buffer_relation_info;
+	CacheRegisterSyscacheCallback(NAMESPACEOID, buffer_namespace_reset, (Datum) 0);
 }

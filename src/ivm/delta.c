@@ -167,8 +167,9 @@ trickle_ivm_slot(IvmTerm *t, Node *expr, IvmBlock *home, const char **alias,
 	return psprintf("$%d", slot->paramid);
 }
 
-static char *
-type_sql(Oid type, int32 typmod, Oid collation)
+/* trickle_ivm_type_sql: the qualified SQL name of a type (with typmod, collation) */
+char *
+trickle_ivm_type_sql(Oid type, int32 typmod, Oid collation)
 {
 	char	   *sql = format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
 										   FORMAT_TYPE_FORCE_QUALIFY);
@@ -222,7 +223,7 @@ trickle_ivm_query_slot_cols(IvmTerm *t, Query *body, IvmBlock *home, const char 
 		IvmCol	   *col = lfirst(lc);
 
 		appendStringInfo(&sql, "%sNULL::%s AS %s", lc == list_head(cols) ? "" : ", ",
-						 type_sql(col->type, col->typmod, col->collation),
+						 trickle_ivm_type_sql(col->type, col->typmod, col->collation),
 						 (char *) lfirst(lc2));
 	}
 	/* a column alias list, which the deparsed subquery keeps */
@@ -1297,7 +1298,7 @@ eager_leaf_sql(IvmTerm *t, IvmItem *item)
 		{
 			TrickleIvmAgg *agg = list_nth(plan->aggs, IVM_PARTIAL_AGG(col));
 			char	   *arg = trickle_ivm_slot(t, (Node *) agg->arg, t->m->top, alias, NULL);
-			char	   *type = format_type_be_qualified(col->type);
+			char	   *type = trickle_ivm_type_sql(col->type, -1, InvalidOid);
 
 			if (IVM_PARTIAL_IS_SUM(col))
 				appendStringInfo(&sql, "(pg_catalog.sum((%s)::%s * u.__trickle_w))::%s AS %s, ",
@@ -1341,14 +1342,14 @@ trickle_ivm_append_cols(StringInfo sql, IvmTerm *t, List *items, const char **al
 
 			if (nulls)
 				appendStringInfo(sql, "%sNULL::%s AS %s", *first ? "" : ", ",
-								 type_sql(col->type, col->typmod, col->collation), name);
+								 trickle_ivm_type_sql(col->type, col->typmod, col->collation), name);
 			else if (IVM_COL_IS_PARTIAL(col))
 			{
 				if (arm == NULL)
 					elog(ERROR, "partial aggregate of an eagerly grouped scan outside an arm");
 				appendStringInfo(sql, "%s(%s.%s * %s)::%s AS %s", *first ? "" : ", ",
 								 alias[item->id], name, eager_coweight(arm, item),
-								 type_sql(col->type, -1, InvalidOid), name);
+								 trickle_ivm_type_sql(col->type, -1, InvalidOid), name);
 			}
 			else
 				appendStringInfo(sql, "%s%s.%s AS %s", *first ? "" : ", ",
@@ -1639,7 +1640,7 @@ append_partials(StringInfo sql, IvmTerm *t, IvmArm *arm, IvmSubValue *subs, bool
 		int			j = foreach_current_index(lc);
 		Oid			sumtype = agg_arg_sumtype(plan, j);
 		bool		summed = OidIsValid(sumtype);
-		char	   *type = summed ? format_type_be_qualified(sumtype) : NULL;
+		char	   *type = summed ? trickle_ivm_type_sql(sumtype, -1, InvalidOid) : NULL;
 
 		if (agg->arg == NULL || trickle_ivm_agg_arg(plan, j) != j)
 			continue;

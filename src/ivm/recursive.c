@@ -482,13 +482,6 @@ typedef enum ArmRead
 	ARM_INSERTED				/* the rows inserted since the frontier */
 } ArmRead;
 
-static const char *
-type_sql(Oid type, int32 typmod)
-{
-	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
-								FORMAT_TYPE_FORCE_QUALIFY);
-}
-
 /* rte becomes the subquery sql, keeping its alias and column names */
 static void
 make_subquery(RangeTblEntry *rte, const char *sql)
@@ -530,7 +523,7 @@ inserted_sql(TrickleIvmPlan *plan, RangeTblEntry *rte)
 			appendStringInfo(&sql, "b.%s AS %s", trickle_buffer_column(i + 1),
 							 quote_identifier(NameStr(att->attname)));
 		else
-			appendStringInfo(&sql, "NULL::%s AS %s", type_sql(att->atttypid, att->atttypmod),
+			appendStringInfo(&sql, "NULL::%s AS %s", trickle_ivm_type_sql(att->atttypid, att->atttypmod, InvalidOid),
 							 quote_identifier(NameStr(att->attname)));
 	}
 	appendStringInfo(&sql, " FROM %s AND b.__w > 0", trickle_delta_changes_sql(rte->relid, "b"));
@@ -596,7 +589,8 @@ append_cast_columns(StringInfo buf, TrickleIvmRecursive *rec, const char *alias)
 
 	for (i = 0; i < list_length(rec->colnames); i++)
 		appendStringInfo(buf, "%s%s.c%d::%s", i ? ", " : "", alias, i,
-						 type_sql(list_nth_oid(rec->coltypes, i), list_nth_int(rec->coltypmods, i)));
+						 trickle_ivm_type_sql(list_nth_oid(rec->coltypes, i), list_nth_int(rec->coltypmods, i),
+											  InvalidOid));
 }
 
 /* "(c0, c1, ...)" */

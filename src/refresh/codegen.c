@@ -88,13 +88,6 @@ trickle_tally_get(TrickleTally action)
 }
 
 static const char *
-type_name(Oid type, int32 typmod)
-{
-	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
-								FORMAT_TYPE_FORCE_QUALIFY);
-}
-
-static const char *
 q(const char *name)
 {
 	return quote_identifier(name);
@@ -204,8 +197,8 @@ plain_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 mask
 	appendStringInfo(&sql, "f AS (SELECT x.%s AS __trickle_rid, false AS __trickle_ins", TRICKLE_ROW_ID);
 	for (i = 0; i < n; i++)
 		appendStringInfo(&sql, ", NULL::%s AS __trickle_c%d",
-						 type_name(((TrickleColumn *) list_nth(columns, i))->type,
-								   ((TrickleColumn *) list_nth(columns, i))->typmod), i);
+						 trickle_ivm_type_sql(((TrickleColumn *) list_nth(columns, i))->type,
+								   ((TrickleColumn *) list_nth(columns, i))->typmod, InvalidOid), i);
 	appendStringInfo(&sql, " FROM h CROSS JOIN LATERAL (SELECT o.%s FROM ONLY %s o WHERE ",
 					 TRICKLE_ROW_ID, target);
 	append_class_range(&sql, "h.__trickle_lo");
@@ -465,7 +458,7 @@ stored_value(TrickleIvmPlan *plan, TrickleColumn *col, int i)
 	}
 	if (value == NULL)
 		value = hidden_value(plan, col->name);
-	return psprintf("(%s)::%s", value, type_name(col->type, col->typmod));
+	return psprintf("(%s)::%s", value, trickle_ivm_type_sql(col->type, col->typmod, InvalidOid));
 }
 
 /*
@@ -710,7 +703,7 @@ trickle_codegen_state(TrickleIvmPlan *plan, List *columns)
 		if (value == NULL)
 			elog(ERROR, "no state for column %s", col->name);
 		appendStringInfo(&sql, "%s(%s)::%s AS %s", i ? ", " : "", value,
-						 type_name(col->type, col->typmod), q(col->name));
+						 trickle_ivm_type_sql(col->type, col->typmod, InvalidOid), q(col->name));
 		i++;
 	}
 	appendStringInfo(&sql, " FROM (%s) s", trickle_delta_term(plan, -1));

@@ -71,8 +71,7 @@ q(const char *name)
 static const char *
 type_name(Oid type, int32 typmod)
 {
-	return format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN |
-								FORMAT_TYPE_FORCE_QUALIFY);
+	return trickle_ivm_type_sql(type, typmod, InvalidOid);
 }
 
 /* "OPERATOR(schema.name)" for opno */
