@@ -21,6 +21,7 @@ OBJS = \
 	src/refresh/merge.o \
 	src/refresh/orchestrator.o \
 	src/refresh/codegen.o \
+	src/refresh/direct.o \
 	src/refresh/recompute_apply.o \
 	src/refresh/phd1.o \
 	src/refresh/rowid.o \

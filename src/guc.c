@@ -54,6 +54,11 @@ trickle_guc_init(void)
 							"A smaller buffer of at least 64 pages keeps its consumed rows until it grows to this size; one of fewer pages is cleaned by DELETE.",
 							&trickle_buffer_truncate_threshold, 512, 1, INT_MAX / 2, PGC_USERSET,
 							GUC_UNIT_BLOCKS, NULL, NULL, NULL);
+	DefineCustomBoolVariable("trickle.direct_apply",
+							 "Whether one-table count, sum and avg stream tables are refreshed by trickle's own C code.",
+							 "Off refreshes them with the MERGE every other differential stream table uses; the results are the same.",
+							 &trickle_direct_apply_enabled, true, PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	DefineCustomIntVariable("trickle.max_consecutive_errors",
 							"Failed scheduled refreshes in a row after which a stream table goes to status ERROR.",
 							NULL,

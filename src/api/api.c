@@ -461,6 +461,8 @@ explain_stream_table(PG_FUNCTION_ARGS)
 			sources = lappend_oid(sources, src->relid);
 			explain_row(rsinfo, "change_buffer", trickle_buffer_name(src->relid));
 		}
+		explain_row(rsinfo, "apply", trickle_direct_explain(trickle_codegen_direct(relid, st.definition),
+														   relid));
 		explain_row(rsinfo, "delta_sql", trickle_codegen_apply(relid, st.definition, sources, NULL));
 		explain_row(rsinfo, "full_sql", trickle_codegen_state(plan, columns));
 		explain_row(rsinfo, "frontier", st.frontier);

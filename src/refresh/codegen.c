@@ -749,6 +749,7 @@ typedef struct ApplyCacheEntry
 	Oid		   *views;			/* the views the plan expanded */
 	bool		stale;			/* one of them was replaced */
 	bool		insert_only;	/* the delta holds for insertions only */
+	TrickleDirect *direct;		/* applied directly (direct.c), or NULL */
 	List	   *masks;			/* of ApplySql */
 	MemoryContext context;
 } ApplyCacheEntry;
@@ -824,6 +825,7 @@ apply_entry(Oid relid, const char *definition, const char *target, TrickleIvmPla
 	if (!found)
 	{
 		MemoryContext context;
+		MemoryContext old;
 
 		*plan = trickle_codegen_plan(relid, definition, columns);
 		if (!(*plan)->supported || list_length((*plan)->scans) > 64)
@@ -846,6 +848,9 @@ apply_entry(Oid relid, const char *definition, const char *target, TrickleIvmPla
 		foreach(lc, (*plan)->views)
 			entry->views[foreach_current_index(lc)] = lfirst_oid(lc);
 		entry->insert_only = (*plan)->recursive != NULL;
+		old = MemoryContextSwitchTo(context);
+		entry->direct = trickle_direct_plan(*plan, *columns);
+		MemoryContextSwitchTo(old);
 		entry->stale = false;
 	}
 	return entry;
@@ -864,6 +869,20 @@ trickle_codegen_insert_only(Oid relid, const char *definition)
 
 	return apply_entry(relid, definition, trickle_relation_qualified_name(relid),
 					   &plan, &columns)->insert_only;
+}
+
+/*
+ * trickle_codegen_direct: how stream table relid is applied directly
+ * (src/refresh/direct.c), or NULL when it goes through the MERGE.
+ */
+TrickleDirect *
+trickle_codegen_direct(Oid relid, const char *definition)
+{
+	TrickleIvmPlan *plan;
+	List	   *columns;
+
+	return apply_entry(relid, definition, trickle_relation_qualified_name(relid),
+					   &plan, &columns)->direct;
 }
 
 /*

@@ -486,9 +486,21 @@ apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot s
 			  Datum *params, const char *nulls, TrickleRefreshResult *result)
 {
 	SPIPlanPtr	plan;
-	int			nestlevel = NewGUCNestLevel();
+	int			nestlevel;
 	int			rc;
+	TrickleDirect *direct = trickle_codegen_direct(relid, st->definition);
+	int64		updated;
 
+	if (direct && trickle_direct_apply(direct, relid, snapshot, params, nulls,
+									   &result->rows_inserted, &updated,
+									   &result->rows_deleted))
+	{
+		result->rows_inserted += updated;
+		result->rows_deleted += updated;
+		return;
+	}
+
+	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("plan_cache_mode", "force_generic_plan",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 

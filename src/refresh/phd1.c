@@ -63,7 +63,7 @@
 #include "trickle.h"
 
 /* a buffer of fewer pages is cleaned by DELETE, cheaper for a few rows */
-#define DELETE_MAX_PAGES 64
+#define DELETE_MAX_PAGES 8
 
 /* trickle.buffer_truncate_threshold, in pages */
 int			trickle_buffer_truncate_threshold = 512;

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "utils/snapshot.h"
@@ -88,6 +89,7 @@ extern TrickleIvmPlan *trickle_codegen_plan(Oid relid, const char *definition,
 extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 								   SPIPlanPtr *prepared);
 extern bool trickle_codegen_insert_only(Oid relid, const char *definition);
+extern struct TrickleDirect *trickle_codegen_direct(Oid relid, const char *definition);
 extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
 extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
 
@@ -97,6 +99,37 @@ extern char *trickle_recompute_apply(TrickleIvmPlan *plan, const char *target,
 extern void trickle_recompute_append_terms(StringInfo buf, TrickleIvmPlan *plan,
 										   uint64 mask);
 extern char *trickle_recompute_state(TrickleIvmPlan *plan, List *columns);
+
+/*
+ * src/refresh/rowid.c: the hash of a row's values, column by column, as
+ * trickle._row_hash(record) computes it
+ */
+typedef struct TrickleColumnHasher
+{
+	bool		skip;			/* dropped column */
+	bool		by_hash;		/* extended hash function, else output text */
+	FmgrInfo	finfo;
+	Oid			collation;
+} TrickleColumnHasher;
+
+extern void trickle_column_hasher_init(TrickleColumnHasher *col, Oid type, Oid collation,
+									   MemoryContext context);
+extern uint64 trickle_row_hash_add(uint64 hash, TrickleColumnHasher *col, Datum value,
+								   bool isnull);
+extern Datum trickle_row_id_class(PG_FUNCTION_ARGS);
+
+/*
+ * src/refresh/direct.c: the direct apply of a one-table count/sum/avg
+ * aggregate (NULL: the query is not one)
+ */
+typedef struct TrickleDirect TrickleDirect;
+
+extern bool trickle_direct_apply_enabled;
+extern TrickleDirect *trickle_direct_plan(TrickleIvmPlan *plan, List *columns);
+extern bool trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot,
+								 Datum *params, const char *nulls,
+								 int64 *inserted, int64 *updated, int64 *deleted);
+extern char *trickle_direct_explain(TrickleDirect *direct, Oid relid);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */
 extern int	trickle_buffer_truncate_threshold;

@@ -31,24 +31,69 @@
 #include "utils/typcache.h"
 
 #include "ivm/ivm.h"
+#include "refresh/refresh.h"
 
 #define NULL_HASH	UINT64CONST(0x9e3779b97f4a7c15)
-
-typedef struct ColumnHasher
-{
-	bool		skip;			/* dropped column */
-	bool		by_hash;		/* extended hash function, else output text */
-	FmgrInfo	finfo;
-	Oid			collation;
-} ColumnHasher;
 
 typedef struct RowHashCache
 {
 	Oid			type;
 	int32		typmod;
 	int			natts;
-	ColumnHasher cols[FLEXIBLE_ARRAY_MEMBER];
+	TrickleColumnHasher cols[FLEXIBLE_ARRAY_MEMBER];
 } RowHashCache;
+
+/*
+ * trickle_column_hasher_init: how values of type, under collation, are
+ * hashed (function lookups in context).
+ */
+void
+trickle_column_hasher_init(TrickleColumnHasher *col, Oid type, Oid collation,
+						   MemoryContext context)
+{
+	TypeCacheEntry *tc = lookup_type_cache(type, TYPECACHE_HASH_EXTENDED_PROC);
+
+	col->skip = false;
+	col->collation = collation;
+	if (OidIsValid(tc->hash_extended_proc))
+	{
+		col->by_hash = true;
+		fmgr_info_cxt(tc->hash_extended_proc, &col->finfo, context);
+	}
+	else
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		col->by_hash = false;
+		getTypeOutputInfo(type, &outfunc, &isvarlena);
+		fmgr_info_cxt(outfunc, &col->finfo, context);
+	}
+}
+
+/*
+ * trickle_row_hash_add: hash, combined with one more column's value; a
+ * row's hash starts at 0 and adds its columns in order.
+ */
+uint64
+trickle_row_hash_add(uint64 hash, TrickleColumnHasher *col, Datum value, bool isnull)
+{
+	uint64		h;
+
+	if (isnull)
+		h = NULL_HASH;
+	else if (col->by_hash)
+		h = DatumGetUInt64(FunctionCall2Coll(&col->finfo, col->collation,
+											 value, Int64GetDatum(0)));
+	else
+	{
+		char	   *s = OutputFunctionCall(&col->finfo, value);
+
+		h = hash_bytes_extended((const unsigned char *) s, strlen(s), 0);
+		pfree(s);
+	}
+	return hash_combine64(hash, h);
+}
 
 static RowHashCache *
 row_hash_cache(FunctionCallInfo fcinfo, TupleDesc desc, Oid type, int32 typmod)
@@ -62,36 +107,19 @@ row_hash_cache(FunctionCallInfo fcinfo, TupleDesc desc, Oid type, int32 typmod)
 
 	cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 								   offsetof(RowHashCache, cols) +
-								   sizeof(ColumnHasher) * desc->natts);
+								   sizeof(TrickleColumnHasher) * desc->natts);
 	cache->type = type;
 	cache->typmod = typmod;
 	cache->natts = desc->natts;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ColumnHasher *col = &cache->cols[i];
-		TypeCacheEntry *tc;
 
 		if (att->attisdropped)
-		{
-			col->skip = true;
-			continue;
-		}
-		col->collation = att->attcollation;
-		tc = lookup_type_cache(att->atttypid, TYPECACHE_HASH_EXTENDED_PROC);
-		if (OidIsValid(tc->hash_extended_proc))
-		{
-			col->by_hash = true;
-			fmgr_info_cxt(tc->hash_extended_proc, &col->finfo, fcinfo->flinfo->fn_mcxt);
-		}
+			cache->cols[i].skip = true;
 		else
-		{
-			Oid			outfunc;
-			bool		isvarlena;
-
-			getTypeOutputInfo(att->atttypid, &outfunc, &isvarlena);
-			fmgr_info_cxt(outfunc, &col->finfo, fcinfo->flinfo->fn_mcxt);
-		}
+			trickle_column_hasher_init(&cache->cols[i], att->atttypid, att->attcollation,
+									   fcinfo->flinfo->fn_mcxt);
 	}
 	fcinfo->flinfo->fn_extra = cache;
 	return cache;
@@ -134,24 +162,8 @@ trickle_row_hash(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < desc->natts; i++)
 	{
-		ColumnHasher *col = &cache->cols[i];
-		uint64		h;
-
-		if (col->skip)
-			continue;
-		if (nulls[i])
-			h = NULL_HASH;
-		else if (col->by_hash)
-			h = DatumGetUInt64(FunctionCall2Coll(&col->finfo, col->collation,
-												 values[i], Int64GetDatum(0)));
-		else
-		{
-			char	   *s = OutputFunctionCall(&col->finfo, values[i]);
-
-			h = hash_bytes_extended((const unsigned char *) s, strlen(s), 0);
-			pfree(s);
-		}
-		hash = hash_combine64(hash, h);
+		if (!cache->cols[i].skip)
+			hash = trickle_row_hash_add(hash, &cache->cols[i], values[i], nulls[i]);
 	}
 	ReleaseTupleDesc(desc);
 	pfree(values);

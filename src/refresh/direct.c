@@ -1,0 +1,1012 @@
+/*-------------------------------------------------------------------------
+ *
+ * direct.c
+ *	  The direct apply: a one-table count/sum/avg aggregate refreshed in C.
+ *
+ * The commonest stream table, SELECT k, count(*), sum(x), avg(x) FROM t
+ * GROUP BY k, needs none of the generality of the MERGE that codegen.c
+ * writes, and a small refresh of it spends most of its time in that
+ * generality: planning and starting a statement of a dozen nodes, probing
+ * each group through a LATERAL UNION ALL, numbering new groups with a
+ * window, summing FILTERed numerics.  Such a stream table is refreshed here
+ * instead, with the same results value for value:
+ *
+ *	1. The change buffer is read by an index range scan between the same
+ *	   bounds, with the same test of which rows are unread, as
+ *	   trickle_delta_changes_sql (src/ivm/delta.c) writes in SQL.
+ *	2. The changes are summed per group in a hash table keyed by the hash
+ *	   of the group key that makes the group's identity class (rowid.c);
+ *	   keys are compared with their types' equality, NULL equal to NULL.
+ *	3. Each group's stored row is found by a range scan of its class in the
+ *	   stream table's identity index (codegen.c, "Row identity"); the new
+ *	   state is the old one plus the group's delta, with the MERGE's
+ *	   arithmetic (bigint sums of smallint and integer, numeric otherwise;
+ *	   avg is the sum as numeric divided by the count as numeric).
+ *	4. The row is deleted (its count reached 0), updated (a value's binary
+ *	   image changed), inserted (a new group, numbered after its class's
+ *	   highest ordinal) or left alone, with ExecSimpleRelationInsert/Update/
+ *	   Delete, as logical replication's apply worker writes rows: indexes,
+ *	   constraints and the replica identity check included.
+ *
+ * Which queries: one table in FROM, no WHERE, no subqueries, GROUP BY
+ * columns of that table (or none), and count(*), count(col), sum(col) and
+ * avg(col) of smallint, integer, bigint or numeric columns.  Decided once
+ * per definition (trickle_direct_plan, cached with the MERGE in codegen.c).
+ * At each refresh, a stream table with triggers (another stream table
+ * reads it: its capture needs transition tables), with row security, or
+ * without its identity index goes through the MERGE; so does every stream
+ * table while trickle.direct_apply is off.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+#include "utils/xid8.h"
+
+#include "cdc/cdc.h"
+#include "fdw/fdw.h"
+#include "ivm/ivm.h"
+#include "refresh/refresh.h"
+#include "trickle.h"
+
+bool		trickle_direct_apply_enabled = true;
+
+typedef struct DirectAgg
+{
+	TrickleAggKind kind;
+	AttrNumber	arg;			/* source column, 0 for count(*) */
+	Oid			argtype;
+	Oid			sumtype;		/* sum, avg: INT8OID or NUMERICOID */
+	char	   *visible;		/* stored column of the value */
+	char	   *nn;				/* sum, avg: stored count of non-NULL values */
+	char	   *sum;			/* avg: stored sum */
+} DirectAgg;
+
+struct TrickleDirect
+{
+	Oid			source;
+	bool		global;			/* no GROUP BY: one row, never deleted */
+	int			nkeys;
+	AttrNumber *keys;			/* source column of each key */
+	Oid		   *keytypes;
+	Oid		   *keycolls;
+	char	  **keystored;		/* stored column of each key */
+	int			naggs;
+	DirectAgg  *aggs;
+	char	   *description;
+};
+
+/* ---------------------------------------------------------------------
+ * Which queries
+ * ---------------------------------------------------------------------
+ */
+
+/* the column of the scan at rtindex that expr is, or 0 */
+static AttrNumber
+scan_column(Expr *expr, int rtindex)
+{
+	Var		   *var = (Var *) expr;
+
+	if (expr == NULL || !IsA(expr, Var) || var->varno != rtindex ||
+		var->varlevelsup != 0 || var->varattno <= 0)
+		return 0;
+	return var->varattno;
+}
+
+/* stored column name, among stored, or NULL */
+static TrickleColumn *
+stored_column(List *stored, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, stored)
+	{
+		if (strcmp(((TrickleColumn *) lfirst(lc))->name, name) == 0)
+			return lfirst(lc);
+	}
+	return NULL;
+}
+
+/* whether stored column name, among stored, has type and typmod -1 */
+static bool
+stored_is(List *stored, const char *name, Oid type)
+{
+	TrickleColumn *col = stored_column(stored, name);
+
+	return col && col->type == type && col->typmod == -1;
+}
+
+/*
+ * trickle_direct_plan: how plan (over visible columns) is applied directly,
+ * or NULL when it is not a query of this file (see the file comment).
+ */
+TrickleDirect *
+trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
+{
+	Query	   *query = plan->query;
+	TrickleIvmScan *scan;
+	TrickleDirect *direct;
+	List	   *stored;
+	ListCell   *lc;
+	int			nstored;
+	int			k = 0;
+	int			j = 0;
+	StringInfoData desc;
+
+	if (!plan->supported || !plan->aggregate || plan->recompute || plan->recursive ||
+		list_length(plan->scans) != 1 || query == NULL)
+		return NULL;
+	scan = linitial(plan->scans);
+	if (query->hasSubLinks || query->jointree->quals != NULL ||
+		list_length(query->jointree->fromlist) != 1 ||
+		!IsA(linitial(query->jointree->fromlist), RangeTblRef) ||
+		((RangeTblRef *) linitial(query->jointree->fromlist))->rtindex != scan->rtindex)
+		return NULL;
+
+	stored = list_concat_copy(columns, plan->hidden);
+	direct = palloc0(sizeof(TrickleDirect));
+	direct->source = scan->relid;
+	direct->global = plan->global;
+	direct->nkeys = list_length(plan->keys);
+	direct->keys = palloc0(sizeof(AttrNumber) * Max(direct->nkeys, 1));
+	direct->keytypes = palloc0(sizeof(Oid) * Max(direct->nkeys, 1));
+	direct->keycolls = palloc0(sizeof(Oid) * Max(direct->nkeys, 1));
+	direct->keystored = palloc0(sizeof(char *) * Max(direct->nkeys, 1));
+	direct->naggs = list_length(plan->aggs);
+	direct->aggs = palloc0(sizeof(DirectAgg) * Max(direct->naggs, 1));
+
+	/* every stored column must be one this file computes */
+	nstored = 1;				/* __trickle_count */
+	if (!stored_is(stored, trickle_ivm_hidden_name("count", -1), INT8OID))
+		return NULL;
+	foreach(lc, plan->keys)
+	{
+		TrickleIvmKey *key = lfirst(lc);
+		TrickleColumn *col;
+
+		direct->keys[k] = scan_column(key->expr, scan->rtindex);
+		if (direct->keys[k] == 0)
+			return NULL;
+		direct->keytypes[k] = exprType((Node *) key->expr);
+		direct->keycolls[k] = exprCollation((Node *) key->expr);
+		direct->keystored[k] = pstrdup(key->stored);
+		col = stored_column(stored, key->stored);
+		if (col == NULL || col->type != direct->keytypes[k])
+			return NULL;
+		nstored++;
+		k++;
+	}
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		DirectAgg  *d = &direct->aggs[j];
+
+		d->kind = agg->kind;
+		d->visible = pstrdup(((TrickleColumn *) list_nth(columns, agg->column))->name);
+		if (agg->rederive)
+			return NULL;
+		switch (agg->kind)
+		{
+			case TRICKLE_AGG_COUNT_STAR:
+				if (!stored_is(stored, d->visible, INT8OID))
+					return NULL;
+				break;
+			case TRICKLE_AGG_COUNT:
+				d->arg = scan_column(agg->arg, scan->rtindex);
+				if (d->arg == 0 || !stored_is(stored, d->visible, INT8OID))
+					return NULL;
+				break;
+			case TRICKLE_AGG_SUM:
+			case TRICKLE_AGG_AVG:
+				d->arg = scan_column(agg->arg, scan->rtindex);
+				d->argtype = agg->argtype;
+				d->sumtype = agg->argtype == INT8OID || agg->argtype == NUMERICOID ?
+					NUMERICOID : INT8OID;
+				if (d->arg == 0 ||
+					(d->argtype != INT2OID && d->argtype != INT4OID &&
+					 d->argtype != INT8OID && d->argtype != NUMERICOID))
+					return NULL;
+				d->nn = trickle_ivm_hidden_name("nn", j);
+				if (!stored_is(stored, d->nn, INT8OID))
+					return NULL;
+				nstored++;
+				if (agg->kind == TRICKLE_AGG_SUM)
+				{
+					if (!stored_is(stored, d->visible, d->sumtype))
+						return NULL;
+				}
+				else
+				{
+					d->sum = trickle_ivm_hidden_name("sum", j);
+					if (!stored_is(stored, d->visible, NUMERICOID) ||
+						!stored_is(stored, d->sum, d->sumtype))
+						return NULL;
+					nstored++;
+				}
+				break;
+			default:
+				return NULL;
+		}
+		nstored++;
+		j++;
+	}
+	/* a column computed twice, or one this file does not know */
+	if (nstored != list_length(stored))
+		return NULL;
+
+	initStringInfo(&desc);
+	appendStringInfo(&desc, "direct: the changes of %s summed per group in C, rows written one by one",
+					 quote_identifier(get_rel_name(direct->source)));
+	direct->description = desc.data;
+	return direct;
+}
+
+/*
+ * why_not: why stream table rel must go through the MERGE at this refresh
+ * although its query is one of this file's, or NULL
+ */
+static const char *
+why_not(Relation rel)
+{
+	if (!trickle_direct_apply_enabled)
+		return "trickle.direct_apply is off";
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		return "the stream table is not a plain table";
+	if (rel->trigdesc != NULL)
+		return "the stream table has triggers (another stream table reads it)";
+	if (rel->rd_rel->relrowsecurity)
+		return "the stream table has row security";
+	if (!OidIsValid(RelationGetPrimaryKeyIndex(rel)))
+		return "the stream table has lost its primary key";
+	return NULL;
+}
+
+/*
+ * trickle_direct_explain: how stream table relid is applied, for
+ * explain_stream_table (direct is its plan, or NULL)
+ */
+char *
+trickle_direct_explain(TrickleDirect *direct, Oid relid)
+{
+	Relation	rel;
+	const char *reason;
+
+	if (direct == NULL)
+		return pstrdup("MERGE (delta_sql)");
+	rel = table_open(relid, AccessShareLock);
+	reason = why_not(rel);
+	table_close(rel, AccessShareLock);
+	if (reason)
+		return psprintf("MERGE (delta_sql): %s", reason);
+	return pstrdup(direct->description);
+}
+
+/* ---------------------------------------------------------------------
+ * The refresh
+ * ---------------------------------------------------------------------
+ */
+
+/* a group's summed changes */
+typedef struct DirectDelta
+{
+	int64		nn;				/* weighted count of non-NULL arguments */
+	int64		isum;			/* INT8OID sums */
+	Datum		nsum;			/* NUMERICOID sums, 0 while none */
+} DirectDelta;
+
+typedef struct DirectGroup
+{
+	struct DirectGroup *next;	/* in the same identity class */
+	uint64		hash;
+	HeapTuple	stored;			/* its stored row, or NULL */
+	Datum	   *keys;
+	bool	   *keynulls;
+	int64		count;			/* weighted count of rows */
+	DirectDelta deltas[FLEXIBLE_ARRAY_MEMBER];
+} DirectGroup;
+
+/* the groups of one identity class */
+typedef struct GroupEntry
+{
+	int64		lo;				/* hash key: the class (codegen.c) */
+	int64		top;			/* its highest ordinal seen or given */
+	DirectGroup *first;
+} GroupEntry;
+
+/* what one refresh resolved: columns by number, functions by lookup */
+typedef struct DirectRun
+{
+	TrickleDirect *d;
+	MemoryContext context;
+	TrickleColumnHasher *hashers;
+	FmgrInfo  **keyeq;			/* per key: its type's equality */
+	int16	   *keylen;
+	bool	   *keybyval;
+	/* the change buffer */
+	AttrNumber	xid_att;
+	AttrNumber	ord_att;
+	AttrNumber	w_att;
+	AttrNumber *bufkeys;
+	AttrNumber *bufargs;
+	/* the stream table */
+	AttrNumber	rid_att;
+	AttrNumber	count_att;
+	AttrNumber *stkeys;
+	AttrNumber *vis_att;
+	AttrNumber *nn_att;
+	AttrNumber *sum_att;
+	HTAB	   *groups;
+	List	   *order;			/* of DirectGroup, in order of appearance */
+} DirectRun;
+
+static AttrNumber
+column_number(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
+static void bigint_out_of_range(void) pg_attribute_noreturn();
+
+static void
+bigint_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("bigint out of range")));
+}
+
+static int64
+add64(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		bigint_out_of_range();
+	return r;
+}
+
+static Datum
+numeric_plus(Datum a, Datum b)
+{
+	return DirectFunctionCall2(numeric_add, a, b);
+}
+
+/* value (of type argtype) as a numeric */
+static Datum
+as_numeric(Datum value, Oid type)
+{
+	switch (type)
+	{
+		case INT2OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt16(value)));
+		case INT4OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt32(value)));
+		case INT8OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt64(value)));
+		default:
+			return value;
+	}
+}
+
+/* the group of key values in the run's table, made when missing */
+static DirectGroup *
+find_group(DirectRun *run, Datum *keys, bool *nulls)
+{
+	TrickleDirect *d = run->d;
+	uint64		hash = 0;
+	int64		lo;
+	GroupEntry *entry;
+	DirectGroup *group;
+	bool		found;
+	int			k;
+
+	for (k = 0; k < d->nkeys; k++)
+		hash = trickle_row_hash_add(hash, &run->hashers[k], keys[k], nulls[k]);
+	lo = (int64) (hash & ~(uint64) TRICKLE_CLASS_MASK);
+	entry = hash_search(run->groups, &lo, HASH_ENTER, &found);
+	if (!found)
+		entry->first = NULL, entry->top = 0;
+	for (group = entry->first; group; group = group->next)
+	{
+		if (group->hash != hash)
+			continue;
+		for (k = 0; k < d->nkeys; k++)
+		{
+			if (nulls[k] != group->keynulls[k])
+				break;
+			if (!nulls[k] &&
+				!DatumGetBool(FunctionCall2Coll(run->keyeq[k], d->keycolls[k],
+												keys[k], group->keys[k])))
+				break;
+		}
+		if (k == d->nkeys)
+			return group;
+	}
+	group = palloc0(offsetof(DirectGroup, deltas) + sizeof(DirectDelta) * Max(d->naggs, 1));
+	group->hash = hash;
+	group->keys = palloc(sizeof(Datum) * Max(d->nkeys, 1));
+	group->keynulls = palloc(sizeof(bool) * Max(d->nkeys, 1));
+	for (k = 0; k < d->nkeys; k++)
+	{
+		group->keynulls[k] = nulls[k];
+		group->keys[k] = nulls[k] ? (Datum) 0 :
+			datumCopy(keys[k], run->keybyval[k], run->keylen[k]);
+	}
+	group->next = entry->first;
+	entry->first = group;
+	run->order = lappend(run->order, group);
+	return group;
+}
+
+/* adds one change row (slot, weight w) to its group */
+static void
+add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
+{
+	TrickleDirect *d = run->d;
+	Datum		keys[INDEX_MAX_KEYS];
+	bool		nulls[INDEX_MAX_KEYS];
+	Datum	   *keyv = d->nkeys <= INDEX_MAX_KEYS ? keys : palloc(sizeof(Datum) * d->nkeys);
+	bool	   *keyn = d->nkeys <= INDEX_MAX_KEYS ? nulls : palloc(sizeof(bool) * d->nkeys);
+	DirectGroup *group;
+	int			k;
+	int			j;
+
+	for (k = 0; k < d->nkeys; k++)
+		keyv[k] = slot->tts_values[run->bufkeys[k] - 1], keyn[k] = slot->tts_isnull[run->bufkeys[k] - 1];
+	group = find_group(run, keyv, keyn);
+	group->count = add64(group->count, w);
+	for (j = 0; j < d->naggs; j++)
+	{
+		DirectAgg  *agg = &d->aggs[j];
+		DirectDelta *delta = &group->deltas[j];
+		Datum		value;
+		int64		term;
+
+		if (agg->kind == TRICKLE_AGG_COUNT_STAR || slot->tts_isnull[run->bufargs[j] - 1])
+			continue;
+		value = slot->tts_values[run->bufargs[j] - 1];
+		delta->nn = add64(delta->nn, w);
+		if (agg->kind == TRICKLE_AGG_COUNT)
+			continue;
+		if (agg->sumtype == INT8OID)
+		{
+			int64		v = agg->argtype == INT2OID ? DatumGetInt16(value) : DatumGetInt32(value);
+
+			if (pg_mul_s64_overflow(v, w, &term))
+				bigint_out_of_range();
+			delta->isum = add64(delta->isum, term);
+		}
+		else
+		{
+			Datum		n = as_numeric(value, agg->argtype);
+
+			if (w == -1)
+				n = DirectFunctionCall1(numeric_uminus, n);
+			else if (w != 1)
+				n = DirectFunctionCall2(numeric_mul, n,
+										NumericGetDatum(int64_to_numeric(w)));
+			delta->nsum = delta->nsum ? numeric_plus(delta->nsum, n) : n;
+		}
+	}
+}
+
+/*
+ * read_changes: sums the buffer rows the refresh reads (see
+ * trickle_delta_changes_sql for the test, and for params) into groups.
+ */
+static void
+read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
+			 const char *nulls)
+{
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(buffer), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(buffer, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skeys[2];
+	uint64		unread = U64FromFullTransactionId(DatumGetFullTransactionId(params[5]));
+	bool		has_own = nulls[2] != 'n';
+	uint64		own = has_own ? U64FromFullTransactionId(DatumGetFullTransactionId(params[2])) : 0;
+	int64		own_ord = DatumGetInt64(params[3]);
+	AttrNumber	last = 0;
+	int			i;
+
+	/* the columns read: the three fixed ones come first */
+	for (i = 0; i < run->d->nkeys; i++)
+		last = Max(last, run->bufkeys[i]);
+	for (i = 0; i < run->d->naggs; i++)
+		last = Max(last, run->bufargs[i]);
+	last = Max(last, run->w_att);
+
+	ScanKeyInit(&skeys[0], 1, BTGreaterEqualStrategyNumber, F_XID8GE, params[0]);
+	ScanKeyInit(&skeys[1], 1, BTLessStrategyNumber, F_XID8LT, params[1]);
+	scan = index_beginscan(buffer, index, snapshot, 2, 0);
+	index_rescan(scan, skeys, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		uint64		xid;
+		int32		w;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, last);
+		w = DatumGetInt32(slot->tts_values[run->w_att - 1]);
+		if (w == 0)
+			continue;			/* a marker */
+		xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[run->xid_att - 1]));
+		if (xid < unread)
+		{
+			if (has_own && xid == own)
+			{
+				if (DatumGetInt64(slot->tts_values[run->ord_att - 1]) <= own_ord)
+					continue;
+			}
+			else if (nulls[4] == 'n' ||
+					 DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+													  slot->tts_values[run->xid_att - 1],
+													  params[4])))
+				continue;
+		}
+		add_change(run, slot, w);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+}
+
+/* whether two stored values are the same binary image (NULL = NULL) */
+static bool
+same_value(Form_pg_attribute att, Datum a, bool anull, Datum b, bool bnull)
+{
+	if (anull || bnull)
+		return anull && bnull;
+	return datum_image_eq(a, b, att->attbyval, att->attlen);
+}
+
+/*
+ * new_state: the stored row of group, its old state in old (NULL: none),
+ * into values/nulls (every column but the identity).  Returns the new count.
+ */
+static int64
+new_state(DirectRun *run, DirectGroup *group, TupleTableSlot *old, Datum *values, bool *nulls)
+{
+	TrickleDirect *d = run->d;
+	int64		count = group->count;
+	int			k;
+	int			j;
+
+#define OLD_NULL(att) (old == NULL || old->tts_isnull[(att) - 1])
+#define OLD(att) (old->tts_values[(att) - 1])
+
+	if (!OLD_NULL(run->count_att))
+		count = add64(count, DatumGetInt64(OLD(run->count_att)));
+	values[run->count_att - 1] = Int64GetDatum(count);
+	nulls[run->count_att - 1] = false;
+	for (k = 0; k < d->nkeys; k++)
+	{
+		values[run->stkeys[k] - 1] = group->keys[k];
+		nulls[run->stkeys[k] - 1] = group->keynulls[k];
+	}
+	for (j = 0; j < d->naggs; j++)
+	{
+		DirectAgg  *agg = &d->aggs[j];
+		DirectDelta *delta = &group->deltas[j];
+		AttrNumber	vis = run->vis_att[j];
+		int64		nn;
+		Datum		sum = (Datum) 0;
+		bool		sumnull;
+		AttrNumber	sumatt;
+
+		switch (agg->kind)
+		{
+			case TRICKLE_AGG_COUNT_STAR:
+				values[vis - 1] = Int64GetDatum(count);
+				nulls[vis - 1] = false;
+				continue;
+			case TRICKLE_AGG_COUNT:
+				values[vis - 1] = Int64GetDatum(add64(delta->nn, OLD_NULL(vis) ? 0 :
+													  DatumGetInt64(OLD(vis))));
+				nulls[vis - 1] = false;
+				continue;
+			default:
+				break;
+		}
+
+		/* sum and avg: the count of non-NULL values, and their sum */
+		nn = add64(delta->nn, OLD_NULL(run->nn_att[j]) ? 0 : DatumGetInt64(OLD(run->nn_att[j])));
+		values[run->nn_att[j] - 1] = Int64GetDatum(nn);
+		nulls[run->nn_att[j] - 1] = false;
+		sumatt = agg->kind == TRICKLE_AGG_SUM ? vis : run->sum_att[j];
+		sumnull = nn == 0;
+		if (!sumnull && agg->sumtype == INT8OID)
+			sum = Int64GetDatum(add64(delta->isum, OLD_NULL(sumatt) ? 0 :
+									  DatumGetInt64(OLD(sumatt))));
+		else if (!sumnull)
+		{
+			sum = OLD_NULL(sumatt) ? NumericGetDatum(int64_to_numeric(0)) : OLD(sumatt);
+			if (delta->nsum)
+				sum = numeric_plus(sum, delta->nsum);
+		}
+		values[sumatt - 1] = sum;
+		nulls[sumatt - 1] = sumnull;
+		if (agg->kind == TRICKLE_AGG_AVG)
+		{
+			nulls[vis - 1] = sumnull;
+			values[vis - 1] = sumnull ? (Datum) 0 :
+				DirectFunctionCall2(numeric_div, as_numeric(sum, agg->sumtype),
+									NumericGetDatum(int64_to_numeric(nn)));
+		}
+	}
+#undef OLD
+#undef OLD_NULL
+	return count;
+}
+
+/* whether the stored row in slot holds group's key */
+static bool
+holds_key(DirectRun *run, TupleTableSlot *slot, DirectGroup *group)
+{
+	int			k;
+
+	for (k = 0; k < run->d->nkeys; k++)
+	{
+		AttrNumber	att = run->stkeys[k];
+
+		if (slot->tts_isnull[att - 1] || group->keynulls[k])
+		{
+			if (slot->tts_isnull[att - 1] != group->keynulls[k])
+				return false;
+		}
+		else if (!DatumGetBool(FunctionCall2Coll(run->keyeq[k], run->d->keycolls[k],
+												 slot->tts_values[att - 1], group->keys[k])))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Finding the stored rows.  A group's row is in its identity class, found
+ * by a range scan of the identity index; a class scanned whole also gives
+ * its highest ordinal, after which new groups are numbered.  When the
+ * groups are many for the size of the stream table, one sequential scan
+ * matching every stored row to the groups of its class is cheaper than a
+ * descent of the index per group: at more than SEQ_GROUPS_PER_PAGE groups
+ * per page of the stream table (about a twentieth of the rows of a narrow
+ * table).  A small delta never reads the whole stream table.
+ */
+#define SEQ_GROUPS_PER_PAGE 8
+
+/* whether the stored row in slot belongs to a group of entry; remembers it */
+static void
+match_stored(DirectRun *run, GroupEntry *entry, TupleTableSlot *slot)
+{
+	DirectGroup *group;
+	int64		ordinal = DatumGetInt64(slot->tts_values[run->rid_att - 1]) - entry->lo;
+
+	entry->top = Max(entry->top, ordinal);
+	for (group = entry->first; group; group = group->next)
+	{
+		if (group->stored == NULL && holds_key(run, slot, group))
+		{
+			group->stored = ExecCopySlotHeapTuple(slot);
+			return;
+		}
+	}
+}
+
+static void
+find_stored_by_index(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableSlot *slot)
+{
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
+	HASH_SEQ_STATUS status;
+	GroupEntry *entry;
+
+	hash_seq_init(&status, run->groups);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		ScanKeyData skeys[2];
+
+		CHECK_FOR_INTERRUPTS();
+		ScanKeyInit(&skeys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE,
+					Int64GetDatum(entry->lo));
+		ScanKeyInit(&skeys[1], 1, BTLessEqualStrategyNumber, F_INT8LE,
+					Int64GetDatum(entry->lo | TRICKLE_CLASS_MASK));
+		index_rescan(scan, skeys, 2, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			slot_getallattrs(slot);
+			match_stored(run, entry, slot);
+		}
+	}
+	index_endscan(scan);
+	index_close(index, AccessShareLock);
+}
+
+static void
+find_stored_by_scan(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableSlot *slot)
+{
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		int64		lo;
+		GroupEntry *entry;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		lo = DatumGetInt64(slot->tts_values[run->rid_att - 1]) & ~TRICKLE_CLASS_MASK;
+		entry = hash_search(run->groups, &lo, HASH_FIND, NULL);
+		if (entry)
+			match_stored(run, entry, slot);
+	}
+	table_endscan(scan);
+}
+
+/*
+ * write_groups: finds each group's stored row and writes its new state.
+ */
+static void
+write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
+			 int64 *inserted, int64 *updated, int64 *deleted)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	EState	   *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	EPQState	epq;
+	TupleTableSlot *scanned;
+	TupleTableSlot *old;
+	TupleTableSlot *new;
+	ListCell   *lc;
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(rel);
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_snapshot = snapshot;
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(rri, false);
+	EvalPlanQualInit(&epq, estate, NULL, NIL, -1);
+	scanned = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
+	old = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
+	new = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+
+	if ((double) list_length(run->order) >
+		(double) RelationGetNumberOfBlocks(rel) * SEQ_GROUPS_PER_PAGE)
+		find_stored_by_scan(run, rel, snapshot, scanned);
+	else
+		find_stored_by_index(run, rel, snapshot, scanned);
+	ExecClearTuple(scanned);
+
+	foreach(lc, run->order)
+	{
+		DirectGroup *group = lfirst(lc);
+		int64		count;
+
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(new);
+		memset(new->tts_isnull, true, sizeof(bool) * desc->natts);
+		if (group->stored)
+		{
+			ExecStoreHeapTuple(group->stored, old, false);
+			slot_getallattrs(old);
+		}
+		count = new_state(run, group, group->stored ? old : NULL, new->tts_values, new->tts_isnull);
+		if (group->stored)
+		{
+			int			i;
+			bool		same = true;
+
+			new->tts_values[run->rid_att - 1] = old->tts_values[run->rid_att - 1];
+			new->tts_isnull[run->rid_att - 1] = false;
+			if (count == 0 && !run->d->global)
+			{
+				ExecSimpleRelationDelete(rri, estate, &epq, old);
+				(*deleted)++;
+			}
+			else
+			{
+				for (i = 0; i < desc->natts && same; i++)
+				{
+					Form_pg_attribute att = TupleDescAttr(desc, i);
+
+					if (!att->attisdropped)
+						same = same_value(att, old->tts_values[i], old->tts_isnull[i],
+										  new->tts_values[i], new->tts_isnull[i]);
+				}
+				if (!same)
+				{
+					ExecStoreVirtualTuple(new);
+					ExecSimpleRelationUpdate(rri, estate, &epq, old, new);
+					(*updated)++;
+				}
+			}
+		}
+		else if (count > 0 || run->d->global)
+		{
+			int64		lo = (int64) (group->hash & ~(uint64) TRICKLE_CLASS_MASK);
+			GroupEntry *entry = hash_search(run->groups, &lo, HASH_FIND, NULL);
+
+			/* numbered after the class's highest ordinal, as codegen.c does */
+			entry->top++;
+			new->tts_values[run->rid_att - 1] =
+				DirectFunctionCall2(trickle_row_id_class, Int64GetDatum(lo),
+									Int64GetDatum(entry->top));
+			new->tts_isnull[run->rid_att - 1] = false;
+			ExecStoreVirtualTuple(new);
+			ExecSimpleRelationInsert(rri, estate, new);
+			(*inserted)++;
+		}
+		ResetPerTupleExprContext(estate);
+	}
+
+	EvalPlanQualEnd(&epq);
+	ExecCloseIndices(rri);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+}
+
+/* resolves run's columns in the buffer and the stream table; false: missing */
+static bool
+resolve(DirectRun *run, Relation buffer, Relation rel)
+{
+	TrickleDirect *d = run->d;
+	TupleDesc	bdesc = RelationGetDescr(buffer);
+	TupleDesc	sdesc = RelationGetDescr(rel);
+	int			n = Max(d->nkeys, 1);
+	int			m = Max(d->naggs, 1);
+	int			k;
+	int			j;
+
+	run->xid_att = column_number(bdesc, "__xid");
+	run->ord_att = column_number(bdesc, "__ord");
+	run->w_att = column_number(bdesc, "__w");
+	run->rid_att = column_number(sdesc, TRICKLE_ROW_ID);
+	run->count_att = column_number(sdesc, trickle_ivm_hidden_name("count", -1));
+	if (!run->xid_att || !run->ord_att || !run->w_att || !run->rid_att || !run->count_att)
+		return false;
+	run->hashers = palloc(sizeof(TrickleColumnHasher) * n);
+	run->keyeq = palloc(sizeof(FmgrInfo *) * n);
+	run->keylen = palloc(sizeof(int16) * n);
+	run->keybyval = palloc(sizeof(bool) * n);
+	run->bufkeys = palloc(sizeof(AttrNumber) * n);
+	run->stkeys = palloc(sizeof(AttrNumber) * n);
+	for (k = 0; k < d->nkeys; k++)
+	{
+		TypeCacheEntry *tc = lookup_type_cache(d->keytypes[k], TYPECACHE_EQ_OPR_FINFO);
+
+		if (!OidIsValid(tc->eq_opr))
+			return false;
+		run->keyeq[k] = &tc->eq_opr_finfo;
+		get_typlenbyval(d->keytypes[k], &run->keylen[k], &run->keybyval[k]);
+		trickle_column_hasher_init(&run->hashers[k], d->keytypes[k], d->keycolls[k],
+								   run->context);
+		run->bufkeys[k] = column_number(bdesc, trickle_buffer_column(d->keys[k]));
+		run->stkeys[k] = column_number(sdesc, d->keystored[k]);
+		if (!run->bufkeys[k] || !run->stkeys[k])
+			return false;
+	}
+	run->bufargs = palloc0(sizeof(AttrNumber) * m);
+	run->vis_att = palloc0(sizeof(AttrNumber) * m);
+	run->nn_att = palloc0(sizeof(AttrNumber) * m);
+	run->sum_att = palloc0(sizeof(AttrNumber) * m);
+	for (j = 0; j < d->naggs; j++)
+	{
+		DirectAgg  *agg = &d->aggs[j];
+
+		run->vis_att[j] = column_number(sdesc, agg->visible);
+		if (!run->vis_att[j])
+			return false;
+		if (agg->arg)
+		{
+			run->bufargs[j] = column_number(bdesc, trickle_buffer_column(agg->arg));
+			if (!run->bufargs[j] ||
+				TupleDescAttr(bdesc, run->bufargs[j] - 1)->atttypid != agg->argtype)
+				return false;
+		}
+		if (agg->nn && !(run->nn_att[j] = column_number(sdesc, agg->nn)))
+			return false;
+		if (agg->sum && !(run->sum_att[j] = column_number(sdesc, agg->sum)))
+			return false;
+	}
+	for (k = 0; k < d->nkeys; k++)
+	{
+		if (TupleDescAttr(bdesc, run->bufkeys[k] - 1)->atttypid != d->keytypes[k])
+			return false;
+	}
+	return true;
+}
+
+/*
+ * trickle_direct_apply: applies the changes the refresh reads (snapshot,
+ * params and nulls as for the MERGE, see trickle_delta_changes_sql) to
+ * stream table relid directly, counting the rows written.  False, having
+ * done nothing, when relid must go through the MERGE (see the file
+ * comment).  The caller holds the refresh's locks.
+ */
+bool
+trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum *params,
+					 const char *nulls, int64 *inserted, int64 *updated, int64 *deleted)
+{
+	Oid			bufrelid;
+	Relation	rel;
+	Relation	buffer;
+	DirectRun	run;
+	HASHCTL		ctl;
+	MemoryContext old;
+	bool		ok;
+
+	*inserted = *updated = *deleted = 0;
+	if (!trickle_direct_apply_enabled)
+		return false;
+	bufrelid = trickle_buffer_relid(direct->source);
+	if (!OidIsValid(bufrelid))
+		return false;
+	rel = table_open(relid, RowExclusiveLock);
+	if (why_not(rel) != NULL)
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+	buffer = table_open(bufrelid, AccessShareLock);
+	if (!OidIsValid(RelationGetPrimaryKeyIndex(buffer)))
+	{
+		table_close(buffer, AccessShareLock);
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+
+	memset(&run, 0, sizeof(run));
+	run.d = direct;
+	run.context = AllocSetContextCreate(CurrentMemoryContext, "trickle direct apply",
+										ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(run.context);
+	ok = resolve(&run, buffer, rel);
+	if (ok)
+	{
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(GroupEntry);
+		ctl.hcxt = run.context;
+		run.groups = hash_create("trickle direct groups", 1024, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		read_changes(&run, buffer, snapshot, params, nulls);
+		write_groups(&run, rel, snapshot, inserted, updated, deleted);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(run.context);
+	table_close(buffer, AccessShareLock);
+	table_close(rel, RowExclusiveLock);
+	if (ok)
+		CommandCounterIncrement();
+	return ok;
+}
