@@ -32,6 +32,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "parser/parse_relation.h"
 #include "utils/rel.h"
 #include "utils/regproc.h"
@@ -168,6 +169,46 @@ spi_text(HeapTuple tuple, TupleDesc desc, const char *column)
 }
 
 /*
+ * Catalog reads run on every refresh and DDL event: their plans are kept,
+ * looked up by their text (a handful of constant statements).
+ */
+typedef struct KeptRead
+{
+	char	   *sql;
+	SPIPlanPtr	plan;
+} KeptRead;
+
+static List *kept_reads = NIL;
+
+static SPIPlanPtr
+kept_read(const char *sql, int nargs, Oid *argtypes)
+{
+	ListCell   *lc;
+	SPIPlanPtr	plan;
+	KeptRead   *kept;
+	MemoryContext old;
+
+	foreach(lc, kept_reads)
+	{
+		kept = lfirst(lc);
+		if (strcmp(kept->sql, sql) == 0)
+			return kept->plan;
+	}
+	plan = SPI_prepare(sql, nargs, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep the plan of \"%s\"", sql);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	kept = palloc(sizeof(KeptRead));
+	kept->sql = pstrdup(sql);
+	kept->plan = plan;
+	kept_reads = lappend(kept_reads, kept);
+	MemoryContextSwitchTo(old);
+	return plan;
+}
+
+/*
  * trickle_catalog_load: fill *st from trickle.catalog; false if not found.
  * Strings are palloc'd in the caller's context (not SPI's).
  */
@@ -182,12 +223,13 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT relid::oid, query, definition, schedule,"
-							  " refresh_mode, effective_mode, status, is_populated,"
-							  " frontier_sysid, frontier_relid, frontier,"
-							  " frontier_xid, frontier_ord, mode_reason"
-							  " FROM trickle.catalog WHERE relid = $1",
-							  1, argtypes, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(kept_read("SELECT relid::pg_catalog.oid, query, definition, schedule,"
+								   " refresh_mode, effective_mode, status, is_populated,"
+								   " frontier_sysid, frontier_relid, frontier,"
+								   " frontier_xid, frontier_ord, mode_reason"
+								   " FROM trickle.catalog WHERE relid OPERATOR(pg_catalog.=) $1",
+								   1, argtypes),
+						 values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read trickle.catalog");
 	if (SPI_processed == 0)
 		return false;
@@ -232,7 +274,7 @@ trickle_catalog_oids(const char *sql, Oid arg)
 	bool		isnull;
 
 	/* not read-only: see what this command wrote so far */
-	if (SPI_execute_with_args(sql, 1, argtypes, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(kept_read(sql, 1, argtypes), values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	for (i = 0; i < SPI_processed; i++)
 	{

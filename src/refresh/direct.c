@@ -330,9 +330,25 @@ typedef struct DirectGroup
 typedef struct GroupEntry
 {
 	int64		lo;				/* hash key: the class (codegen.c) */
+	char		status;			/* simplehash's */
 	int64		top;			/* its highest ordinal seen or given */
 	DirectGroup *first;
 } GroupEntry;
+
+/*
+ * the classes, by their hash bits (already well mixed: the low 32 of the
+ * 40 above the ordinal)
+ */
+#define SH_PREFIX classes
+#define SH_ELEMENT_TYPE GroupEntry
+#define SH_KEY_TYPE int64
+#define SH_KEY lo
+#define SH_HASH_KEY(tb, key) ((uint32) ((uint64) (key) >> TRICKLE_CLASS_BITS))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 /* what one refresh resolved: columns by number, functions by lookup */
 typedef struct DirectRun
@@ -356,7 +372,7 @@ typedef struct DirectRun
 	AttrNumber *vis_att;
 	AttrNumber *nn_att;
 	AttrNumber *sum_att;
-	HTAB	   *groups;
+	classes_hash *groups;
 	List	   *order;			/* of DirectGroup, in order of appearance */
 } DirectRun;
 
@@ -433,7 +449,7 @@ find_group(DirectRun *run, Datum *keys, bool *nulls)
 	for (k = 0; k < d->nkeys; k++)
 		hash = trickle_row_hash_add(hash, &run->hashers[k], keys[k], nulls[k]);
 	lo = (int64) (hash & ~(uint64) TRICKLE_CLASS_MASK);
-	entry = hash_search(run->groups, &lo, HASH_ENTER, &found);
+	entry = classes_insert(run->groups, lo, &found);
 	if (!found)
 		entry->first = NULL, entry->top = 0;
 	for (group = entry->first; group; group = group->next)
@@ -697,11 +713,25 @@ holds_key(DirectRun *run, TupleTableSlot *slot, DirectGroup *group)
  * its highest ordinal, after which new groups are numbered.  When the
  * groups are many for the size of the stream table, one sequential scan
  * matching every stored row to the groups of its class is cheaper than a
- * descent of the index per group: at more than SEQ_GROUPS_PER_PAGE groups
- * per page of the stream table (about a twentieth of the rows of a narrow
- * table).  A small delta never reads the whole stream table.
+ * descent of the index per group.  The costs, in microseconds, as measured
+ * on a stream table of 1,000 groups in 8 to 80 pages (docs/BENCHMARKS.md):
+ * a probe 1.1, a page read in sequence 0.5 plus 0.05 per row on it.  A
+ * small delta never reads the whole stream table.
  */
-#define SEQ_GROUPS_PER_PAGE 8
+#define PROBE_COST		1.1
+#define PAGE_COST		0.5
+#define ROW_COST		0.05
+
+static bool
+scan_is_cheaper(Relation rel, int ngroups)
+{
+	BlockNumber pages = RelationGetNumberOfBlocks(rel);
+	double		density = 100.0;	/* rows per page, before any VACUUM */
+
+	if (rel->rd_rel->relpages > 0 && rel->rd_rel->reltuples >= 0)
+		density = rel->rd_rel->reltuples / rel->rd_rel->relpages;
+	return ngroups * PROBE_COST > pages * (PAGE_COST + density * ROW_COST);
+}
 
 /* whether the stored row in slot belongs to a group of entry; remembers it */
 static void
@@ -726,11 +756,11 @@ find_stored_by_index(DirectRun *run, Relation rel, Snapshot snapshot, TupleTable
 {
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 	IndexScanDesc scan = index_beginscan(rel, index, snapshot, 2, 0);
-	HASH_SEQ_STATUS status;
+	classes_iterator iter;
 	GroupEntry *entry;
 
-	hash_seq_init(&status, run->groups);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	classes_start_iterate(run->groups, &iter);
+	while ((entry = classes_iterate(run->groups, &iter)) != NULL)
 	{
 		ScanKeyData skeys[2];
 
@@ -763,7 +793,7 @@ find_stored_by_scan(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableS
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
 		lo = DatumGetInt64(slot->tts_values[run->rid_att - 1]) & ~TRICKLE_CLASS_MASK;
-		entry = hash_search(run->groups, &lo, HASH_FIND, NULL);
+		entry = classes_lookup(run->groups, lo);
 		if (entry)
 			match_stored(run, entry, slot);
 	}
@@ -801,8 +831,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	old = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
 	new = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
 
-	if ((double) list_length(run->order) >
-		(double) RelationGetNumberOfBlocks(rel) * SEQ_GROUPS_PER_PAGE)
+	if (scan_is_cheaper(rel, list_length(run->order)))
 		find_stored_by_scan(run, rel, snapshot, scanned);
 	else
 		find_stored_by_index(run, rel, snapshot, scanned);
@@ -855,7 +884,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 		else if (count > 0 || run->d->global)
 		{
 			int64		lo = (int64) (group->hash & ~(uint64) TRICKLE_CLASS_MASK);
-			GroupEntry *entry = hash_search(run->groups, &lo, HASH_FIND, NULL);
+			GroupEntry *entry = classes_lookup(run->groups, lo);
 
 			/* numbered after the class's highest ordinal, as codegen.c does */
 			entry->top++;
@@ -962,7 +991,6 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	Relation	rel;
 	Relation	buffer;
 	DirectRun	run;
-	HASHCTL		ctl;
 	MemoryContext old;
 	bool		ok;
 
@@ -994,11 +1022,7 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	ok = resolve(&run, buffer, rel);
 	if (ok)
 	{
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(GroupEntry);
-		ctl.hcxt = run.context;
-		run.groups = hash_create("trickle direct groups", 1024, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		run.groups = classes_create(run.context, 1024, NULL);
 		read_changes(&run, buffer, snapshot, params, nulls);
 		write_groups(&run, rel, snapshot, inserted, updated, deleted);
 	}
