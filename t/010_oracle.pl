@@ -147,6 +147,17 @@ sub check_created
 	push @problems, "effective_mode is '$effective', expected '$want'"
 	  if $want ne '' && $effective ne $want;
 
+	# apply => qr/.../: how explain_stream_table says a differential
+	# refresh applies the changes (the direct apply, or the MERGE)
+	if ($ctx->{apply} && $mode eq 'differential')
+	{
+		my $apply = $node->safe_psql(
+			$db, qq{$ctx->{setup}
+			SELECT value FROM trickle.explain_stream_table('$name') WHERE property = 'apply'});
+		push @problems, "apply is '$apply', expected $ctx->{apply}"
+		  unless $apply =~ $ctx->{apply};
+	}
+
 	return (!@problems, join("\n", @problems));
 }
 
@@ -1240,6 +1251,7 @@ sub run_shape
 		cols => $shape->{cols},
 		setup => "SET search_path = $schema, public;",
 		full_fallback => $shape->{full_fallback},
+		apply => $shape->{apply},
 	};
 	my $where = "seed=$seed shape=$name mode=$mode";
 

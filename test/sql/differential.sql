@@ -276,7 +276,7 @@ DROP TABLE mm_src;
 
 -- a large buffer whose every row is consumed is emptied by TRUNCATE (a new
 -- relfilenode) once it reaches trickle.buffer_truncate_threshold; below
--- that (from 64 pages on) it keeps its consumed rows
+-- that (from 8 pages on) it keeps its consumed rows
 CREATE TABLE bulk (id int PRIMARY KEY, v int);
 INSERT INTO bulk SELECT i, 0 FROM generate_series(1, 20000) i;
 SELECT trickle.create_stream_table('bulk_sum',

@@ -1,0 +1,92 @@
+# Copyright (c) trickle contributors
+
+# The direct apply (src/refresh/direct.c): one-table count/sum/avg stream
+# tables refreshed by trickle's C code instead of the MERGE.  The shapes
+# check that explain_stream_table says so (apply => direct) and cover what
+# the C code computes itself: NULL and mixed-scale numeric group keys (2,
+# 2.0 and 2.00 are one group), NULL arguments, smallint, integer, bigint and
+# numeric sums and averages, groups that empty and come back, a key not
+# selected, a global aggregate over a table emptied by DELETE and by
+# TRUNCATE, duplicate rows without a primary key, and enough groups that
+# the stored rows are found both by index probes and by a sequential scan.
+
+use strict;
+use warnings;
+
+our (@shapes, @fruits, @regions, @statuses, @ckeys);
+
+my $direct = qr/^direct/;
+
+push @shapes, {
+	name => 'direct_types',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, "Group" text, k numeric,
+		s smallint, i int, b bigint, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 60,
+		cols => [ col('"Group"', g_text(\@fruits, 0.15), 'key'), col('k', g_int(0, 3, 0.1), 'key'),
+				  col('s', g_int(-300, 300, 0.1)), col('i', g_int(-2000000000, 2000000000, 0.1)),
+				  col('b', g_int(-9000000000000000000, 9000000000000000000, 0.1)),
+				  col('n', g_num(-50, 50, 0.2)) ] } ],
+	extra_ops => [ [ 3, sub { return ('UPDATE t SET k = k * 1.0 WHERE id % 2 = 0',
+									  'UPDATE t SET k = round(k, 0) WHERE id % 3 = 0'); } ] ],
+	query => q{SELECT "Group", k, count(*) AS c, count(n) AS cn, sum(s) AS ss,
+			sum(i) AS si, sum(b) AS sb, sum(n) AS sn, avg(s) AS avs, avg(i) AS ai,
+			avg(b) AS ab, avg(n) AS an
+		FROM t GROUP BY "Group", k},
+	cols => '"Group", k, c, cn, ss, si, sb, sn, avs, ai, ab, an',
+	apply => $direct,
+};
+
+push @shapes, {
+	name => 'direct_key_not_selected',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 40,
+		cols => [ col('g', g_int(0, 9, 0.1), 'key'), col('v', g_int(0, 4, 0.2)) ] } ],
+	query => 'SELECT count(v) AS c, avg(v) AS a FROM t GROUP BY g',
+	cols => 'c, a',
+	apply => $direct,
+};
+
+push @shapes, {
+	name => 'direct_global',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, v int, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 6,
+		cols => [ col('v', g_int(-10, 10, 0.2)), col('n', g_num(0, 10, 0.2)) ] } ],
+	query => q{SELECT count(*) AS c, count(v) AS cv, sum(v) AS s, avg(v) AS a,
+			sum(n) AS sn, avg(n) AS an
+		FROM t},
+	cols => 'c, cv, s, a, sn, an',
+	truncate => 1,
+	extra_ops => [ [ 12, sub { return ('DELETE FROM t'); } ] ],
+	apply => $direct,
+};
+
+push @shapes, {
+	name => 'direct_bag',
+	ddl => q{CREATE TABLE bag (g text, v int)},
+	tables => [ {
+		name => 'bag', rows => 50,
+		cols => [ col('g', g_text([ 'u', 'v', 'w', 'x' ], 0.1), 'key'), col('v', g_int(0, 5, 0.1)) ] } ],
+	query => 'SELECT g, count(*) AS n, sum(v) AS s FROM bag GROUP BY g',
+	cols => 'g, n, s',
+	truncate => 1,
+	apply => $direct,
+};
+
+# 300 groups over 600 rows: a batch touches from a few groups (index
+# probes) to most of them (one sequential scan of the stream table)
+push @shapes, {
+	name => 'direct_many_groups',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v bigint)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 600,
+		cols => [ col('g', g_int(0, 299, 0.02), 'key'), col('v', g_int(-100, 100, 0.1)) ] } ],
+	extra_ops => [ [ 4, sub { return ('UPDATE t SET v = v + 1 WHERE id % 2 = ' . int(rand(2))); } ] ],
+	query => 'SELECT g, count(*) AS n, sum(v) AS s, avg(v) AS a FROM t GROUP BY g',
+	cols => 'g, n, s, a',
+	apply => $direct,
+};
+
+1;
