@@ -13,7 +13,8 @@
  *
  *	1. The change buffer is read by an index range scan between the same
  *	   bounds, with the same test of which rows are unread, as
- *	   trickle_delta_changes_sql (src/ivm/delta.c) writes in SQL.
+ *	   trickle_delta_changes_sql (src/ivm/delta.c) writes in SQL; rows
+ *	   the WHERE clause rejects are skipped.
  *	2. The changes are summed per group in a hash table keyed by the hash
  *	   of the group key that makes the group's identity class (rowid.c);
  *	   keys are compared with their types' equality, NULL equal to NULL.
@@ -28,9 +29,13 @@
  *	   Delete, as logical replication's apply worker writes rows: indexes,
  *	   constraints and the replica identity check included.
  *
- * Which queries: one table in FROM, no WHERE, no subqueries, GROUP BY
- * columns of that table (or none), and count(*), count(col), sum(col) and
- * avg(col) of smallint, integer, bigint or numeric columns.  Decided once
+ * Which queries: one table in FROM, any WHERE clause over its columns, GROUP
+ * BY expressions over its columns (or none), and count(*), count(x),
+ * sum(x) and avg(x) of expressions x over its columns of type smallint,
+ * integer, bigint or numeric; no subqueries, no volatile functions.  The
+ * WHERE clause, keys and arguments are evaluated on each buffer row (the
+ * delta of a filter and a projection is the filter and projection of the
+ * changes).  Decided once
  * per definition (trickle_direct_plan, cached with the MERGE in codegen.c).
  * At each refresh, a stream table with triggers (another stream table
  * reads it: its capture needs transition tables), with row security, or
@@ -54,6 +59,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -75,7 +81,7 @@ bool		trickle_direct_apply_enabled = true;
 typedef struct DirectAgg
 {
 	TrickleAggKind kind;
-	AttrNumber	arg;			/* source column, 0 for count(*) */
+	Expr	   *arg;			/* over the scan's columns; NULL for count(*) */
 	Oid			argtype;
 	Oid			sumtype;		/* sum, avg: INT8OID or NUMERICOID */
 	char	   *visible;		/* stored column of the value */
@@ -87,8 +93,10 @@ struct TrickleDirect
 {
 	Oid			source;
 	bool		global;			/* no GROUP BY: one row, never deleted */
+	int			rtindex;		/* the scan's, in the expressions' Vars */
+	List	   *qual;			/* WHERE, implicitly ANDed, or NIL */
 	int			nkeys;
-	AttrNumber *keys;			/* source column of each key */
+	Expr	  **keys;			/* over the scan's columns */
 	Oid		   *keytypes;
 	Oid		   *keycolls;
 	char	  **keystored;		/* stored column of each key */
@@ -102,16 +110,29 @@ struct TrickleDirect
  * ---------------------------------------------------------------------
  */
 
-/* the column of the scan at rtindex that expr is, or 0 */
-static AttrNumber
-scan_column(Expr *expr, int rtindex)
+/* whether expr reads nothing but columns of the scan at rtindex */
+static bool
+over_scan_walker(Node *node, int *rtindex)
 {
-	Var		   *var = (Var *) expr;
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var))
+	{
+		Var		   *var = (Var *) node;
 
-	if (expr == NULL || !IsA(expr, Var) || var->varno != rtindex ||
-		var->varlevelsup != 0 || var->varattno <= 0)
-		return 0;
-	return var->varattno;
+		return var->varno != *rtindex || var->varlevelsup != 0 || var->varattno <= 0;
+	}
+	if (IsA(node, Param) || IsA(node, SubLink) || IsA(node, Aggref) ||
+		IsA(node, WindowFunc) || IsA(node, GroupingFunc) || IsA(node, PlaceHolderVar))
+		return true;
+	return expression_tree_walker(node, over_scan_walker, rtindex);
+}
+
+static bool
+over_scan(Node *expr, int rtindex)
+{
+	return expr != NULL && !over_scan_walker(expr, &rtindex) &&
+		!expression_returns_set(expr) && !contain_volatile_functions(expr);
 }
 
 /* stored column name, among stored, or NULL */
@@ -158,18 +179,22 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 		list_length(plan->scans) != 1 || query == NULL)
 		return NULL;
 	scan = linitial(plan->scans);
-	if (query->hasSubLinks || query->jointree->quals != NULL ||
+	if (query->hasSubLinks || query->hasTargetSRFs ||
 		list_length(query->jointree->fromlist) != 1 ||
 		!IsA(linitial(query->jointree->fromlist), RangeTblRef) ||
-		((RangeTblRef *) linitial(query->jointree->fromlist))->rtindex != scan->rtindex)
+		((RangeTblRef *) linitial(query->jointree->fromlist))->rtindex != scan->rtindex ||
+		(query->jointree->quals && !over_scan(query->jointree->quals, scan->rtindex)))
 		return NULL;
 
 	stored = list_concat_copy(columns, plan->hidden);
 	direct = palloc0(sizeof(TrickleDirect));
 	direct->source = scan->relid;
 	direct->global = plan->global;
+	direct->rtindex = scan->rtindex;
+	if (query->jointree->quals)
+		direct->qual = make_ands_implicit(copyObject((Expr *) query->jointree->quals));
 	direct->nkeys = list_length(plan->keys);
-	direct->keys = palloc0(sizeof(AttrNumber) * Max(direct->nkeys, 1));
+	direct->keys = palloc0(sizeof(Expr *) * Max(direct->nkeys, 1));
 	direct->keytypes = palloc0(sizeof(Oid) * Max(direct->nkeys, 1));
 	direct->keycolls = palloc0(sizeof(Oid) * Max(direct->nkeys, 1));
 	direct->keystored = palloc0(sizeof(char *) * Max(direct->nkeys, 1));
@@ -185,9 +210,9 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 		TrickleIvmKey *key = lfirst(lc);
 		TrickleColumn *col;
 
-		direct->keys[k] = scan_column(key->expr, scan->rtindex);
-		if (direct->keys[k] == 0)
+		if (!over_scan((Node *) key->expr, scan->rtindex))
 			return NULL;
+		direct->keys[k] = copyObject(key->expr);
 		direct->keytypes[k] = exprType((Node *) key->expr);
 		direct->keycolls[k] = exprCollation((Node *) key->expr);
 		direct->keystored[k] = pstrdup(key->stored);
@@ -213,18 +238,20 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 					return NULL;
 				break;
 			case TRICKLE_AGG_COUNT:
-				d->arg = scan_column(agg->arg, scan->rtindex);
-				if (d->arg == 0 || !stored_is(stored, d->visible, INT8OID))
+				if (!over_scan((Node *) agg->arg, scan->rtindex) ||
+					!stored_is(stored, d->visible, INT8OID))
 					return NULL;
+				d->arg = copyObject(agg->arg);
 				break;
 			case TRICKLE_AGG_SUM:
 			case TRICKLE_AGG_AVG:
-				d->arg = scan_column(agg->arg, scan->rtindex);
+				if (!over_scan((Node *) agg->arg, scan->rtindex))
+					return NULL;
+				d->arg = copyObject(agg->arg);
 				d->argtype = agg->argtype;
 				d->sumtype = agg->argtype == INT8OID || agg->argtype == NUMERICOID ?
 					NUMERICOID : INT8OID;
-				if (d->arg == 0 ||
-					(d->argtype != INT2OID && d->argtype != INT4OID &&
+				if ((d->argtype != INT2OID && d->argtype != INT4OID &&
 					 d->argtype != INT8OID && d->argtype != NUMERICOID))
 					return NULL;
 				d->nn = trickle_ivm_hidden_name("nn", j);
@@ -350,6 +377,16 @@ typedef struct GroupEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * how a key or an argument is read from a buffer row: a column by number,
+ * or an expression over the buffer's columns
+ */
+typedef struct DirectReader
+{
+	AttrNumber	att;
+	ExprState  *state;
+} DirectReader;
+
 /* what one refresh resolved: columns by number, functions by lookup */
 typedef struct DirectRun
 {
@@ -363,8 +400,12 @@ typedef struct DirectRun
 	AttrNumber	xid_att;
 	AttrNumber	ord_att;
 	AttrNumber	w_att;
-	AttrNumber *bufkeys;
-	AttrNumber *bufargs;
+	AttrNumber	last_att;		/* the last column a reader reads itself */
+	EState	   *estate;
+	ExprContext *econtext;		/* per change row */
+	ExprState  *qual;
+	DirectReader *keyreaders;
+	DirectReader *argreaders;	/* count(*): unused */
 	/* the stream table */
 	AttrNumber	rid_att;
 	AttrNumber	count_att;
@@ -484,6 +525,17 @@ find_group(DirectRun *run, Datum *keys, bool *nulls)
 	return group;
 }
 
+static Datum
+read_value(DirectRun *run, DirectReader *reader, TupleTableSlot *slot, bool *isnull)
+{
+	if (reader->att)
+	{
+		*isnull = slot->tts_isnull[reader->att - 1];
+		return slot->tts_values[reader->att - 1];
+	}
+	return ExecEvalExprSwitchContext(reader->state, run->econtext, isnull);
+}
+
 /* adds one change row (slot, weight w) to its group */
 static void
 add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
@@ -498,7 +550,7 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 	int			j;
 
 	for (k = 0; k < d->nkeys; k++)
-		keyv[k] = slot->tts_values[run->bufkeys[k] - 1], keyn[k] = slot->tts_isnull[run->bufkeys[k] - 1];
+		keyv[k] = read_value(run, &run->keyreaders[k], slot, &keyn[k]);
 	group = find_group(run, keyv, keyn);
 	group->count = add64(group->count, w);
 	for (j = 0; j < d->naggs; j++)
@@ -506,11 +558,14 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 		DirectAgg  *agg = &d->aggs[j];
 		DirectDelta *delta = &group->deltas[j];
 		Datum		value;
+		bool		isnull;
 		int64		term;
 
-		if (agg->kind == TRICKLE_AGG_COUNT_STAR || slot->tts_isnull[run->bufargs[j] - 1])
+		if (agg->kind == TRICKLE_AGG_COUNT_STAR)
 			continue;
-		value = slot->tts_values[run->bufargs[j] - 1];
+		value = read_value(run, &run->argreaders[j], slot, &isnull);
+		if (isnull)
+			continue;
 		delta->nn = add64(delta->nn, w);
 		if (agg->kind == TRICKLE_AGG_COUNT)
 			continue;
@@ -524,14 +579,15 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 		}
 		else
 		{
+			/* in this refresh's memory: value may be in the row or the per-row context */
 			Datum		n = as_numeric(value, agg->argtype);
 
 			if (w == -1)
 				n = DirectFunctionCall1(numeric_uminus, n);
 			else if (w != 1)
-				n = DirectFunctionCall2(numeric_mul, n,
-										NumericGetDatum(int64_to_numeric(w)));
-			delta->nsum = delta->nsum ? numeric_plus(delta->nsum, n) : n;
+				n = DirectFunctionCall2(numeric_mul, n, NumericGetDatum(int64_to_numeric(w)));
+			delta->nsum = delta->nsum ? numeric_plus(delta->nsum, n) :
+				datumCopy(n, false, -1);
 		}
 	}
 }
@@ -539,11 +595,18 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 /*
  * read_changes: sums the buffer rows the refresh reads (see
  * trickle_delta_changes_sql for the test, and for params) into groups.
+ * False when the groups outgrow half the memory a hash aggregate may use
+ * (work_mem times hash_mem_multiplier; the other half is for the stored
+ * rows found later): the MERGE, whose grouping spills to disk, then does
+ * the refresh.
  */
-static void
+static bool
 read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 			 const char *nulls)
 {
+	Size		limit = get_hash_memory_limit() / 2;
+	uint64		nread = 0;
+	bool		fits = true;
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(buffer), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(buffer, NULL);
 	IndexScanDesc scan;
@@ -552,15 +615,6 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 	bool		has_own = nulls[2] != 'n';
 	uint64		own = has_own ? U64FromFullTransactionId(DatumGetFullTransactionId(params[2])) : 0;
 	int64		own_ord = DatumGetInt64(params[3]);
-	AttrNumber	last = 0;
-	int			i;
-
-	/* the columns read: the three fixed ones come first */
-	for (i = 0; i < run->d->nkeys; i++)
-		last = Max(last, run->bufkeys[i]);
-	for (i = 0; i < run->d->naggs; i++)
-		last = Max(last, run->bufargs[i]);
-	last = Max(last, run->w_att);
 
 	ScanKeyInit(&skeys[0], 1, BTGreaterEqualStrategyNumber, F_XID8GE, params[0]);
 	ScanKeyInit(&skeys[1], 1, BTLessStrategyNumber, F_XID8LT, params[1]);
@@ -572,7 +626,7 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 		int32		w;
 
 		CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, last);
+		slot_getsomeattrs(slot, run->last_att);
 		w = DatumGetInt32(slot->tts_values[run->w_att - 1]);
 		if (w == 0)
 			continue;			/* a marker */
@@ -590,11 +644,20 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 													  params[4])))
 				continue;
 		}
-		add_change(run, slot, w);
+		run->econtext->ecxt_scantuple = slot;
+		if (run->qual == NULL || ExecQual(run->qual, run->econtext))
+			add_change(run, slot, w);
+		ResetExprContext(run->econtext);
+		if (++nread % 256 == 0 && MemoryContextMemAllocated(run->context, true) > limit)
+		{
+			fits = false;
+			break;
+		}
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
+	return fits;
 }
 
 /* whether two stored values are the same binary image (NULL = NULL) */
@@ -905,6 +968,67 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	FreeExecutorState(estate);
 }
 
+/* Vars of the scan made columns of the buffer (desc); NULL: one is missing */
+typedef struct BufferVars
+{
+	int			rtindex;
+	TupleDesc	desc;
+	bool		missing;
+} BufferVars;
+
+static Node *
+buffer_vars_mutator(Node *node, BufferVars *ctx)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varno == ctx->rtindex)
+	{
+		Var		   *var = (Var *) copyObject(node);
+		AttrNumber	att = column_number(ctx->desc, trickle_buffer_column(var->varattno));
+
+		if (att == InvalidAttrNumber ||
+			TupleDescAttr(ctx->desc, att - 1)->atttypid != var->vartype)
+			ctx->missing = true;
+		var->varno = 1;
+		var->varattno = att;
+		return (Node *) var;
+	}
+	return expression_tree_mutator(node, buffer_vars_mutator, ctx);
+}
+
+static Node *
+over_buffer(DirectRun *run, Node *expr, TupleDesc desc)
+{
+	BufferVars	ctx;
+	Node	   *result;
+
+	ctx.rtindex = run->d->rtindex;
+	ctx.desc = desc;
+	ctx.missing = false;
+	result = buffer_vars_mutator(expr, &ctx);
+	return ctx.missing ? NULL : result;
+}
+
+/* how expr is read from a buffer row (desc); false: a column is missing */
+static bool
+make_reader(DirectRun *run, DirectReader *reader, Expr *expr, TupleDesc desc)
+{
+	Node	   *over = over_buffer(run, (Node *) expr, desc);
+
+	if (over == NULL)
+		return false;
+	reader->att = 0;
+	reader->state = NULL;
+	if (IsA(over, Var))
+	{
+		reader->att = ((Var *) over)->varattno;
+		run->last_att = Max(run->last_att, reader->att);
+	}
+	else
+		reader->state = ExecPrepareExpr((Expr *) over, run->estate);
+	return true;
+}
+
 /* resolves run's columns in the buffer and the stream table; false: missing */
 static bool
 resolve(DirectRun *run, Relation buffer, Relation rel)
@@ -924,11 +1048,22 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 	run->count_att = column_number(sdesc, trickle_ivm_hidden_name("count", -1));
 	if (!run->xid_att || !run->ord_att || !run->w_att || !run->rid_att || !run->count_att)
 		return false;
+	run->last_att = Max(Max(run->xid_att, run->ord_att), run->w_att);
+	run->estate = CreateExecutorState();
+	run->econtext = GetPerTupleExprContext(run->estate);
+	if (d->qual)
+	{
+		Node	   *qual = over_buffer(run, (Node *) d->qual, bdesc);
+
+		if (qual == NULL)
+			return false;
+		run->qual = ExecPrepareQual((List *) qual, run->estate);
+	}
 	run->hashers = palloc(sizeof(TrickleColumnHasher) * n);
 	run->keyeq = palloc(sizeof(FmgrInfo *) * n);
 	run->keylen = palloc(sizeof(int16) * n);
 	run->keybyval = palloc(sizeof(bool) * n);
-	run->bufkeys = palloc(sizeof(AttrNumber) * n);
+	run->keyreaders = palloc0(sizeof(DirectReader) * n);
 	run->stkeys = palloc(sizeof(AttrNumber) * n);
 	for (k = 0; k < d->nkeys; k++)
 	{
@@ -940,12 +1075,11 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 		get_typlenbyval(d->keytypes[k], &run->keylen[k], &run->keybyval[k]);
 		trickle_column_hasher_init(&run->hashers[k], d->keytypes[k], d->keycolls[k],
 								   run->context);
-		run->bufkeys[k] = column_number(bdesc, trickle_buffer_column(d->keys[k]));
 		run->stkeys[k] = column_number(sdesc, d->keystored[k]);
-		if (!run->bufkeys[k] || !run->stkeys[k])
+		if (!run->stkeys[k] || !make_reader(run, &run->keyreaders[k], d->keys[k], bdesc))
 			return false;
 	}
-	run->bufargs = palloc0(sizeof(AttrNumber) * m);
+	run->argreaders = palloc0(sizeof(DirectReader) * m);
 	run->vis_att = palloc0(sizeof(AttrNumber) * m);
 	run->nn_att = palloc0(sizeof(AttrNumber) * m);
 	run->sum_att = palloc0(sizeof(AttrNumber) * m);
@@ -956,21 +1090,11 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 		run->vis_att[j] = column_number(sdesc, agg->visible);
 		if (!run->vis_att[j])
 			return false;
-		if (agg->arg)
-		{
-			run->bufargs[j] = column_number(bdesc, trickle_buffer_column(agg->arg));
-			if (!run->bufargs[j] ||
-				TupleDescAttr(bdesc, run->bufargs[j] - 1)->atttypid != agg->argtype)
-				return false;
-		}
+		if (agg->arg && !make_reader(run, &run->argreaders[j], agg->arg, bdesc))
+			return false;
 		if (agg->nn && !(run->nn_att[j] = column_number(sdesc, agg->nn)))
 			return false;
 		if (agg->sum && !(run->sum_att[j] = column_number(sdesc, agg->sum)))
-			return false;
-	}
-	for (k = 0; k < d->nkeys; k++)
-	{
-		if (TupleDescAttr(bdesc, run->bufkeys[k] - 1)->atttypid != d->keytypes[k])
 			return false;
 	}
 	return true;
@@ -1023,9 +1147,15 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	if (ok)
 	{
 		run.groups = classes_create(run.context, 1024, NULL);
-		read_changes(&run, buffer, snapshot, params, nulls);
-		write_groups(&run, rel, snapshot, inserted, updated, deleted);
+		ok = read_changes(&run, buffer, snapshot, params, nulls);
+		if (ok)
+			write_groups(&run, rel, snapshot, inserted, updated, deleted);
+		else
+			elog(DEBUG1, "trickle: the changes of %s need more than %zu kB grouped; applying them with the MERGE",
+				 RelationGetRelationName(rel), get_hash_memory_limit() / 2048);
 	}
+	if (run.estate)
+		FreeExecutorState(run.estate);
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(run.context);
 	table_close(buffer, AccessShareLock);

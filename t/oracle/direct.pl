@@ -1,7 +1,8 @@
 # Copyright (c) trickle contributors
 
 # The direct apply (src/refresh/direct.c): one-table count/sum/avg stream
-# tables refreshed by trickle's C code instead of the MERGE.  The shapes
+# tables refreshed by trickle's C code instead of the MERGE, with WHERE
+# conditions and expressions over the table's columns.  The shapes
 # check that explain_stream_table says so (apply => direct) and cover what
 # the C code computes itself: NULL and mixed-scale numeric group keys (2,
 # 2.0 and 2.00 are one group), NULL arguments, smallint, integer, bigint and
@@ -72,6 +73,35 @@ push @shapes, {
 	query => 'SELECT g, count(*) AS n, sum(v) AS s FROM bag GROUP BY g',
 	cols => 'g, n, s',
 	truncate => 1,
+	apply => $direct,
+};
+
+# WHERE on the source row: rows move in and out of the filter
+push @shapes, {
+	name => 'direct_where',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g text, v int, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 50,
+		cols => [ col('g', g_text(\@fruits, 0.1), 'key'), col('v', g_int(-10, 10, 0.15)),
+				  col('n', g_num(0, 20, 0.15)) ] } ],
+	query => q{SELECT g, count(*) AS c, sum(n) AS sn, avg(v) AS av FROM t
+		WHERE v > 0 AND (n < 15 OR n IS NULL) GROUP BY g},
+	cols => 'g, c, sn, av',
+	apply => $direct,
+};
+
+# expressions as keys and arguments
+push @shapes, {
+	name => 'direct_exprs',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g text, d date, v int, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 50,
+		cols => [ col('g', g_text(\@fruits, 0.1), 'key'), col('d', g_date(90, 0.1), 'key'),
+				  col('v', g_int(-10, 10, 0.15)), col('n', g_num(0, 20, 0.15)) ] } ],
+	query => q{SELECT upper(g) AS ug, date_trunc('month', d::timestamp) AS m, count(v * 2) AS c,
+			sum(v * v) AS s, avg(n * 3 + 1) AS a, sum(coalesce(n, 0)::int) AS si
+		FROM t GROUP BY upper(g), date_trunc('month', d::timestamp)},
+	cols => 'ug, m, c, s, a, si',
 	apply => $direct,
 };
 

@@ -37,6 +37,12 @@ INSERT INTO cases VALUES
             sum(b) AS sb, sum(n) AS sn, avg(i) AS ai, avg(b) AS ab, avg(n) AS an
        FROM t GROUP BY "Key", k2$$),
   ('hidden_key', 'c, sn', $$SELECT count(*) AS c, sum(n) AS sn FROM t GROUP BY k2$$),
+  ('filtered', '"Key", c, si, an',
+   $$SELECT "Key", count(*) AS c, sum(i) AS si, avg(n) AS an FROM t
+      WHERE i > 300 AND "Key" IS NOT NULL GROUP BY "Key"$$),
+  ('exprs', 'lk, k2x, c, s2, ab',
+   $$SELECT lower("Key") AS lk, k2 * 2 AS k2x, count(*) AS c, sum(i * 2) AS s2,
+            avg(b / 1000) AS ab FROM t GROUP BY lower("Key"), k2 * 2$$),
   ('total', 'c, sn, ai, as_', $$SELECT count(*) AS c, sum(n) AS sn, avg(i) AS ai, avg(s) AS as_ FROM t$$);
 
 SELECT trickle.create_stream_table(st, query, refresh_mode => 'differential'),
@@ -102,6 +108,16 @@ CREATE INDEX ON grouped_merge (si);
 UPDATE t SET i = i + 100 WHERE id % 3 = 0;
 SELECT * FROM step();
 
+-- many new groups under a small work_mem: the direct apply gives up
+-- before writing anything (its groups would outgrow a hash aggregate's
+-- memory) and the MERGE refreshes, with the same results
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+INSERT INTO t SELECT 2000 + i, 'many' || i, i % 5, 1, i, i, i, '{}' FROM generate_series(1, 3000) i;
+SELECT * FROM step();
+RESET work_mem;
+RESET hash_mem_multiplier;
+
 -- every row deleted: the grouped tables empty, the global one keeps its row
 -- (count 0, sums NULL)
 DELETE FROM t;
@@ -129,11 +145,14 @@ SET trickle.direct_apply = off;
 SELECT apply('grouped');
 RESET trickle.direct_apply;
 
--- queries that are not the direct apply's: a WHERE clause, min
-SELECT trickle.create_stream_table('filtered', $$SELECT "Key", count(*) AS c FROM t WHERE i > 3 GROUP BY "Key"$$,
+-- queries that are not the direct apply's: a subquery, a join, min
+SELECT trickle.create_stream_table('sub', $$SELECT "Key", count(*) AS c FROM t
+                                   WHERE id IN (SELECT id FROM t WHERE i > 3) GROUP BY "Key"$$,
                                    refresh_mode => 'differential');
+SELECT trickle.create_stream_table('joined', $$SELECT t."Key", count(*) AS c FROM t JOIN cases ON cases.st = t."Key"
+                                   GROUP BY t."Key"$$, refresh_mode => 'differential');
 SELECT trickle.create_stream_table('lowest', $$SELECT "Key", min(i) AS m FROM t GROUP BY "Key"$$,
                                    refresh_mode => 'differential');
-SELECT apply('filtered'), apply('lowest');
+SELECT apply('sub'), apply('joined'), apply('lowest');
 
 DROP SCHEMA direct CASCADE;
