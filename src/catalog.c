@@ -169,7 +169,7 @@ spi_text(HeapTuple tuple, TupleDesc desc, const char *column)
 }
 
 /*
- * Catalog reads run on every refresh and DDL event: their plans are kept,
+ * Catalog statements run on every refresh and DDL event keep their plans,
  * looked up by their text (a handful of constant statements).
  */
 typedef struct KeptRead
@@ -181,7 +181,7 @@ typedef struct KeptRead
 static List *kept_reads = NIL;
 
 static SPIPlanPtr
-kept_read(const char *sql, int nargs, Oid *argtypes)
+kept_statement(const char *sql, int nargs, Oid *argtypes)
 {
 	ListCell   *lc;
 	SPIPlanPtr	plan;
@@ -223,7 +223,7 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_plan(kept_read("SELECT relid::pg_catalog.oid, query, definition, schedule,"
+	if (SPI_execute_plan(kept_statement("SELECT relid::pg_catalog.oid, query, definition, schedule,"
 								   " refresh_mode, effective_mode, status, is_populated,"
 								   " frontier_sysid, frontier_relid, frontier,"
 								   " frontier_xid, frontier_ord, mode_reason"
@@ -274,7 +274,7 @@ trickle_catalog_oids(const char *sql, Oid arg)
 	bool		isnull;
 
 	/* not read-only: see what this command wrote so far */
-	if (SPI_execute_plan(kept_read(sql, 1, argtypes), values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(kept_statement(sql, 1, argtypes), values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -318,6 +318,15 @@ trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 					 Datum *values, const char *nulls)
 {
 	trickle_catalog_exec_plan(NULL, sql, nargs, argtypes, values, nulls);
+}
+
+/* trickle_catalog_exec of a constant statement run often: its plan is kept */
+void
+trickle_catalog_exec_kept(const char *sql, int nargs, Oid *argtypes,
+						  Datum *values, const char *nulls)
+{
+	trickle_catalog_exec_plan(kept_statement(sql, nargs, argtypes), sql, nargs, argtypes,
+							  values, nulls);
 }
 
 /*

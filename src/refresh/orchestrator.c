@@ -170,11 +170,11 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 		/* a refresh worker's RUNNING row (src/sched/worker.c) */
 		types[1] = INT8OID;
 		values[1] = Int64GetDatum(history_id);
-		trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
-							 " finished_at = pg_catalog.clock_timestamp(), action = $3,"
-							 " rows_inserted = $4, rows_deleted = $5, reason = $7"
-							 " WHERE refresh_id = $2 AND stream_table = $1 AND initiated_by = $6",
-							 7, types, values, nulls);
+		trickle_catalog_exec_kept("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
+							      " finished_at = pg_catalog.clock_timestamp(), action = $3,"
+							      " rows_inserted = $4, rows_deleted = $5, reason = $7"
+							      " WHERE refresh_id = $2 AND stream_table = $1 AND initiated_by = $6",
+							      7, types, values, nulls);
 		types[1] = TIMESTAMPTZOID;
 		values[1] = TimestampTzGetDatum(started);
 	}

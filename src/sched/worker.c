@@ -119,12 +119,12 @@ start_history(Oid relid)
 	int64		id = 0;
 
 	trickle_bgw_begin("trickle: refresh");
-	trickle_catalog_exec("INSERT INTO trickle.refresh_history (stream_table, started_at,"
-						 " action, status, initiated_by)"
-						 " SELECT relid, pg_catalog.clock_timestamp(), effective_mode,"
-						 " 'RUNNING', 'SCHEDULER' FROM trickle.catalog"
-						 " WHERE relid = $1 AND status = 'ACTIVE'"
-						 " RETURNING refresh_id", 1, types, values, NULL);
+	trickle_catalog_exec_kept("INSERT INTO trickle.refresh_history (stream_table, started_at,"
+						      " action, status, initiated_by)"
+						      " SELECT relid, pg_catalog.clock_timestamp(), effective_mode,"
+						      " 'RUNNING', 'SCHEDULER' FROM trickle.catalog"
+						      " WHERE relid = $1 AND status = 'ACTIVE'"
+						      " RETURNING refresh_id", 1, types, values, NULL);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
@@ -149,10 +149,10 @@ run_refresh(Oid relid, int64 history_id)
 		Oid			types[1] = {INT8OID};
 		Datum		values[1] = {Int64GetDatum(history_id)};
 
-		trickle_catalog_exec("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
-							 " action = 'NO_DATA', rows_inserted = 0, rows_deleted = 0,"
-							 " finished_at = pg_catalog.clock_timestamp()"
-							 " WHERE refresh_id = $1", 1, types, values, NULL);
+		trickle_catalog_exec_kept("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
+							      " action = 'NO_DATA', rows_inserted = 0, rows_deleted = 0,"
+							      " finished_at = pg_catalog.clock_timestamp()"
+							      " WHERE refresh_id = $1", 1, types, values, NULL);
 	}
 	trickle_bgw_commit();
 }
