@@ -35,12 +35,13 @@
  * integer, bigint or numeric; no subqueries, no volatile functions.  The
  * WHERE clause, keys and arguments are evaluated on each buffer row (the
  * delta of a filter and a projection is the filter and projection of the
- * changes).  Decided once
- * per definition (trickle_direct_plan, cached with the MERGE in codegen.c).
- * At each refresh, a stream table with triggers (another stream table
- * reads it: its capture needs transition tables), with row security, or
- * without its identity index goes through the MERGE; so does every stream
- * table while trickle.direct_apply is off.
+ * changes).  Decided once per definition (trickle_direct_plan, cached with
+ * the MERGE in codegen.c).  At each refresh, a stream table with triggers
+ * (another stream table reads it: its capture needs transition tables),
+ * with row security, or without its identity index goes through the MERGE;
+ * so does every stream table while trickle.direct_apply is off, and a
+ * refresh whose groups outgrow the memory a hash aggregate may use (the
+ * MERGE's grouping spills to disk; this file's does not).
  *
  *-------------------------------------------------------------------------
  */
