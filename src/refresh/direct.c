@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * direct.c
- *	  The direct apply: a one-table count/sum/avg aggregate refreshed in C.
+ *	  The direct apply: a one-table count/sum/avg/bool_* aggregate refreshed in C.
  *
  * The commonest stream table, SELECT k, count(*), sum(x), avg(x) FROM t
  * GROUP BY k, needs none of the generality of the MERGE that codegen.c
@@ -32,7 +32,8 @@
  * Which queries: one table in FROM, any WHERE clause over its columns, GROUP
  * BY expressions over its columns (or none), and count(*), count(x),
  * sum(x) and avg(x) of expressions x over its columns of type smallint,
- * integer, bigint or numeric; no subqueries, no volatile functions.  The
+ * integer, bigint or numeric, bool_and(x) and bool_or(x) (counts of false
+ * and of true values); no subqueries, no volatile functions.  The
  * WHERE clause, keys and arguments are evaluated on each buffer row (the
  * delta of a filter and a projection is the filter and projection of the
  * changes).  Decided once per definition (trickle_direct_plan, cached with
@@ -86,8 +87,10 @@ typedef struct DirectAgg
 	Oid			argtype;
 	Oid			sumtype;		/* sum, avg: INT8OID or NUMERICOID */
 	char	   *visible;		/* stored column of the value */
-	char	   *nn;				/* sum, avg: stored count of non-NULL values */
+	char	   *nn;				/* sum, avg, bool_*: stored count of non-NULL values */
 	char	   *sum;			/* avg: stored sum */
+	char	   *truth;			/* bool_and: stored count of false values;
+								 * bool_or: of true ones */
 } DirectAgg;
 
 struct TrickleDirect
@@ -273,6 +276,19 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 					nstored++;
 				}
 				break;
+			case TRICKLE_AGG_BOOL_AND:
+			case TRICKLE_AGG_BOOL_OR:
+				if (!over_scan((Node *) agg->arg, scan->rtindex) ||
+					exprType((Node *) agg->arg) != BOOLOID ||
+					!stored_is(stored, d->visible, BOOLOID))
+					return NULL;
+				d->arg = copyObject(agg->arg);
+				d->nn = trickle_ivm_hidden_name("nn", j);
+				d->truth = trickle_ivm_hidden_name(agg->kind == TRICKLE_AGG_BOOL_AND ? "nf" : "nt", j);
+				if (!stored_is(stored, d->nn, INT8OID) || !stored_is(stored, d->truth, INT8OID))
+					return NULL;
+				nstored += 2;
+				break;
 			default:
 				return NULL;
 		}
@@ -339,6 +355,7 @@ trickle_direct_explain(TrickleDirect *direct, Oid relid)
 typedef struct DirectDelta
 {
 	int64		nn;				/* weighted count of non-NULL arguments */
+	int64		truth;			/* bool_and: of false ones; bool_or: of true ones */
 	int64		isum;			/* INT8OID sums */
 	Datum		nsum;			/* NUMERICOID sums, 0 while none */
 } DirectDelta;
@@ -414,6 +431,7 @@ typedef struct DirectRun
 	AttrNumber *vis_att;
 	AttrNumber *nn_att;
 	AttrNumber *sum_att;
+	AttrNumber *truth_att;
 	classes_hash *groups;
 	List	   *order;			/* of DirectGroup, in order of appearance */
 } DirectRun;
@@ -570,6 +588,12 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 		delta->nn = add64(delta->nn, w);
 		if (agg->kind == TRICKLE_AGG_COUNT)
 			continue;
+		if (agg->kind == TRICKLE_AGG_BOOL_AND || agg->kind == TRICKLE_AGG_BOOL_OR)
+		{
+			if (DatumGetBool(value) == (agg->kind == TRICKLE_AGG_BOOL_OR))
+				delta->truth = add64(delta->truth, w);
+			continue;
+		}
 		if (agg->sumtype == INT8OID)
 		{
 			int64		v = agg->argtype == INT2OID ? DatumGetInt16(value) : DatumGetInt32(value);
@@ -719,10 +743,24 @@ new_state(DirectRun *run, DirectGroup *group, TupleTableSlot *old, Datum *values
 				break;
 		}
 
-		/* sum and avg: the count of non-NULL values, and their sum */
+		/* the others: the count of non-NULL values */
 		nn = add64(delta->nn, OLD_NULL(run->nn_att[j]) ? 0 : DatumGetInt64(OLD(run->nn_att[j])));
 		values[run->nn_att[j] - 1] = Int64GetDatum(nn);
 		nulls[run->nn_att[j] - 1] = false;
+		if (agg->kind == TRICKLE_AGG_BOOL_AND || agg->kind == TRICKLE_AGG_BOOL_OR)
+		{
+			AttrNumber	truth = run->truth_att[j];
+			int64		n = add64(delta->truth, OLD_NULL(truth) ? 0 : DatumGetInt64(OLD(truth)));
+
+			values[truth - 1] = Int64GetDatum(n);
+			nulls[truth - 1] = false;
+			/* every value true (no false one), or some value true */
+			values[vis - 1] = BoolGetDatum(agg->kind == TRICKLE_AGG_BOOL_AND ? n == 0 : n > 0);
+			nulls[vis - 1] = nn == 0;
+			continue;
+		}
+
+		/* sum and avg: their sum */
 		sumatt = agg->kind == TRICKLE_AGG_SUM ? vis : run->sum_att[j];
 		sumnull = nn == 0;
 		if (!sumnull && agg->sumtype == INT8OID)
@@ -1084,6 +1122,7 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 	run->vis_att = palloc0(sizeof(AttrNumber) * m);
 	run->nn_att = palloc0(sizeof(AttrNumber) * m);
 	run->sum_att = palloc0(sizeof(AttrNumber) * m);
+	run->truth_att = palloc0(sizeof(AttrNumber) * m);
 	for (j = 0; j < d->naggs; j++)
 	{
 		DirectAgg  *agg = &d->aggs[j];
@@ -1096,6 +1135,8 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 		if (agg->nn && !(run->nn_att[j] = column_number(sdesc, agg->nn)))
 			return false;
 		if (agg->sum && !(run->sum_att[j] = column_number(sdesc, agg->sum)))
+			return false;
+		if (agg->truth && !(run->truth_att[j] = column_number(sdesc, agg->truth)))
 			return false;
 	}
 	return true;

@@ -6,7 +6,7 @@
 # check that explain_stream_table says so (apply => direct) and cover what
 # the C code computes itself: NULL and mixed-scale numeric group keys (2,
 # 2.0 and 2.00 are one group), NULL arguments, smallint, integer, bigint and
-# numeric sums and averages, groups that empty and come back, a key not
+# numeric sums and averages, bool_and and bool_or, groups that empty and come back, a key not
 # selected, a global aggregate over a table emptied by DELETE and by
 # TRUNCATE, duplicate rows without a primary key, and enough groups that
 # the stored rows are found both by index probes and by a sequential scan.
@@ -102,6 +102,22 @@ push @shapes, {
 			sum(v * v) AS s, avg(n * 3 + 1) AS a, sum(coalesce(n, 0)::int) AS si
 		FROM t GROUP BY upper(g), date_trunc('month', d::timestamp)},
 	cols => 'ug, m, c, s, a, si',
+	apply => $direct,
+};
+
+# bool_and and bool_or: NULLs, groups turning all true or all false
+push @shapes, {
+	name => 'direct_bool',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, f bool, v int)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 40,
+		cols => [ col('g', g_int(0, 5, 0.1), 'key'), col('f', g_bool(0.2)),
+				  col('v', g_int(0, 9, 0.2)) ] } ],
+	extra_ops => [ [ 3, sub { return ('UPDATE t SET f = NOT f WHERE g = ' . int(rand(6))); } ] ],
+	query => q{SELECT g, bool_and(f) AS all_f, bool_or(f) AS any_f, count(f) AS cf,
+			bool_or(v > 7) AS big, every(v <> 3) AS no3
+		FROM t GROUP BY g},
+	cols => 'g, all_f, any_f, cf, big, no3',
 	apply => $direct,
 };
 

@@ -40,9 +40,10 @@ INSERT INTO cases VALUES
   ('filtered', '"Key", c, si, an',
    $$SELECT "Key", count(*) AS c, sum(i) AS si, avg(n) AS an FROM t
       WHERE i > 300 AND "Key" IS NOT NULL GROUP BY "Key"$$),
-  ('exprs', 'lk, k2x, c, s2, ab',
+  ('exprs', 'lk, k2x, c, s2, ab, ba, bo',
    $$SELECT lower("Key") AS lk, k2 * 2 AS k2x, count(*) AS c, sum(i * 2) AS s2,
-            avg(b / 1000) AS ab FROM t GROUP BY lower("Key"), k2 * 2$$),
+            avg(b / 1000) AS ab, bool_and(i % 2 = 0) AS ba, bool_or(n > 20) AS bo
+       FROM t GROUP BY lower("Key"), k2 * 2$$),
   ('total', 'c, sn, ai, as_', $$SELECT count(*) AS c, sum(n) AS sn, avg(i) AS ai, avg(s) AS as_ FROM t$$);
 
 SELECT trickle.create_stream_table(st, query, refresh_mode => 'differential'),
