@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * direct.c
- *	  The direct apply: a one-table count/sum/avg/bool_* aggregate refreshed in C.
+ *	  The direct apply: a one-table aggregate (count, sum, avg, bool_and,
+ *	  bool_or; min and max for insertions) refreshed in C.
  *
  * The commonest stream table, SELECT k, count(*), sum(x), avg(x) FROM t
  * GROUP BY k, needs none of the generality of the MERGE that codegen.c
@@ -33,7 +34,9 @@
  * BY expressions over its columns (or none), and count(*), count(x),
  * sum(x) and avg(x) of expressions x over its columns of type smallint,
  * integer, bigint or numeric, bool_and(x) and bool_or(x) (counts of false
- * and of true values); no subqueries, no volatile functions.  The
+ * and of true values), min(x) and max(x) while the changes only insert rows
+ * (a removed row may have held the extreme, which the MERGE then
+ * recomputes from the table); no subqueries, no volatile functions.  The
  * WHERE clause, keys and arguments are evaluated on each buffer row (the
  * delta of a filter and a projection is the filter and projection of the
  * changes).  Decided once per definition (trickle_direct_plan, cached with
@@ -106,6 +109,7 @@ struct TrickleDirect
 	char	  **keystored;		/* stored column of each key */
 	int			naggs;
 	DirectAgg  *aggs;
+	bool		extremes;		/* min or max: for insertions only */
 	char	   *description;
 };
 
@@ -276,6 +280,23 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 					nstored++;
 				}
 				break;
+			case TRICKLE_AGG_MIN:
+			case TRICKLE_AGG_MAX:
+				{
+					TrickleColumn *col = stored_column(stored, d->visible);
+
+					if (!over_scan((Node *) agg->arg, scan->rtindex) || col == NULL ||
+						col->type != agg->argtype)
+						return NULL;
+				}
+				d->arg = copyObject(agg->arg);
+				d->argtype = agg->argtype;
+				d->nn = trickle_ivm_hidden_name("nn", j);
+				if (!stored_is(stored, d->nn, INT8OID))
+					return NULL;
+				direct->extremes = true;
+				nstored++;
+				break;
 			case TRICKLE_AGG_BOOL_AND:
 			case TRICKLE_AGG_BOOL_OR:
 				if (!over_scan((Node *) agg->arg, scan->rtindex) ||
@@ -302,6 +323,8 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 	initStringInfo(&desc);
 	appendStringInfo(&desc, "direct: the changes of %s summed per group in C, rows written one by one",
 					 quote_identifier(get_rel_name(direct->source)));
+	if (direct->extremes)
+		appendStringInfoString(&desc, "; with min or max, while the changes only insert rows (the MERGE otherwise)");
 	direct->description = desc.data;
 	return direct;
 }
@@ -358,6 +381,8 @@ typedef struct DirectDelta
 	int64		truth;			/* bool_and: of false ones; bool_or: of true ones */
 	int64		isum;			/* INT8OID sums */
 	Datum		nsum;			/* NUMERICOID sums, 0 while none */
+	Datum		extreme;		/* min, max: of the values inserted */
+	bool		has_extreme;
 } DirectDelta;
 
 typedef struct DirectGroup
@@ -432,6 +457,10 @@ typedef struct DirectRun
 	AttrNumber *nn_att;
 	AttrNumber *sum_att;
 	AttrNumber *truth_att;
+	FmgrInfo  **argcmp;			/* min, max: the argument's comparison */
+	Oid		   *argcoll;
+	int16	   *arglen;
+	bool	   *argbyval;
 	classes_hash *groups;
 	List	   *order;			/* of DirectGroup, in order of appearance */
 } DirectRun;
@@ -544,6 +573,15 @@ find_group(DirectRun *run, Datum *keys, bool *nulls)
 	return group;
 }
 
+/* whether a lies beyond b for aggregate j: below for min, above for max */
+static bool
+beyond(DirectRun *run, int j, Datum a, Datum b)
+{
+	int32		c = DatumGetInt32(FunctionCall2Coll(run->argcmp[j], run->argcoll[j], a, b));
+
+	return run->d->aggs[j].kind == TRICKLE_AGG_MIN ? c < 0 : c > 0;
+}
+
 static Datum
 read_value(DirectRun *run, DirectReader *reader, TupleTableSlot *slot, bool *isnull)
 {
@@ -594,6 +632,16 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 				delta->truth = add64(delta->truth, w);
 			continue;
 		}
+		if (agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX)
+		{
+			/* an insertion (read_changes gives up on removals) */
+			if (!delta->has_extreme || beyond(run, j, value, delta->extreme))
+			{
+				delta->extreme = datumCopy(value, run->argbyval[j], run->arglen[j]);
+				delta->has_extreme = true;
+			}
+			continue;
+		}
 		if (agg->sumtype == INT8OID)
 		{
 			int64		v = agg->argtype == INT2OID ? DatumGetInt16(value) : DatumGetInt32(value);
@@ -620,18 +668,20 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 /*
  * read_changes: sums the buffer rows the refresh reads (see
  * trickle_delta_changes_sql for the test, and for params) into groups.
- * False when the groups outgrow half the memory a hash aggregate may use
- * (work_mem times hash_mem_multiplier; the other half is for the stored
- * rows found later): the MERGE, whose grouping spills to disk, then does
- * the refresh.
+ * Returns why the MERGE must do the refresh instead, or NULL: the groups
+ * outgrow half the memory a hash aggregate may use (work_mem times
+ * hash_mem_multiplier; the other half is for the stored rows found later),
+ * where the MERGE's grouping spills to disk; or a row was removed and the
+ * query has min or max, whose extreme may then have to be recomputed from
+ * the table, which the MERGE does.
  */
-static bool
+static const char *
 read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 			 const char *nulls)
 {
 	Size		limit = get_hash_memory_limit() / 2;
 	uint64		nread = 0;
-	bool		fits = true;
+	const char *stop = NULL;
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(buffer), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(buffer, NULL);
 	IndexScanDesc scan;
@@ -671,18 +721,25 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 		}
 		run->econtext->ecxt_scantuple = slot;
 		if (run->qual == NULL || ExecQual(run->qual, run->econtext))
+		{
+			if (w < 0 && run->d->extremes)
+			{
+				stop = "rows were removed and the query has min or max";
+				break;
+			}
 			add_change(run, slot, w);
+		}
 		ResetExprContext(run->econtext);
 		if (++nread % 256 == 0 && MemoryContextMemAllocated(run->context, true) > limit)
 		{
-			fits = false;
+			stop = "its groups need more memory than a hash aggregate may use";
 			break;
 		}
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
-	return fits;
+	return stop;
 }
 
 /* whether two stored values are the same binary image (NULL = NULL) */
@@ -747,6 +804,20 @@ new_state(DirectRun *run, DirectGroup *group, TupleTableSlot *old, Datum *values
 		nn = add64(delta->nn, OLD_NULL(run->nn_att[j]) ? 0 : DatumGetInt64(OLD(run->nn_att[j])));
 		values[run->nn_att[j] - 1] = Int64GetDatum(nn);
 		nulls[run->nn_att[j] - 1] = false;
+		if (agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX)
+		{
+			/* insertions only: the old extreme or a new one beyond it */
+			nulls[vis - 1] = nn == 0;
+			if (nn == 0)
+				continue;
+			if (!OLD_NULL(vis) && (!delta->has_extreme || !beyond(run, j, delta->extreme, OLD(vis))))
+				values[vis - 1] = OLD(vis);
+			else if (delta->has_extreme)
+				values[vis - 1] = delta->extreme;
+			else
+				nulls[vis - 1] = true;
+			continue;
+		}
 		if (agg->kind == TRICKLE_AGG_BOOL_AND || agg->kind == TRICKLE_AGG_BOOL_OR)
 		{
 			AttrNumber	truth = run->truth_att[j];
@@ -1123,6 +1194,10 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 	run->nn_att = palloc0(sizeof(AttrNumber) * m);
 	run->sum_att = palloc0(sizeof(AttrNumber) * m);
 	run->truth_att = palloc0(sizeof(AttrNumber) * m);
+	run->argcmp = palloc0(sizeof(FmgrInfo *) * m);
+	run->argcoll = palloc0(sizeof(Oid) * m);
+	run->arglen = palloc0(sizeof(int16) * m);
+	run->argbyval = palloc0(sizeof(bool) * m);
 	for (j = 0; j < d->naggs; j++)
 	{
 		DirectAgg  *agg = &d->aggs[j];
@@ -1138,6 +1213,16 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 			return false;
 		if (agg->truth && !(run->truth_att[j] = column_number(sdesc, agg->truth)))
 			return false;
+		if (agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX)
+		{
+			TypeCacheEntry *tc = lookup_type_cache(agg->argtype, TYPECACHE_CMP_PROC_FINFO);
+
+			if (!OidIsValid(tc->cmp_proc))
+				return false;
+			run->argcmp[j] = &tc->cmp_proc_finfo;
+			run->argcoll[j] = exprCollation((Node *) agg->arg);
+			get_typlenbyval(agg->argtype, &run->arglen[j], &run->argbyval[j]);
+		}
 	}
 	return true;
 }
@@ -1188,13 +1273,16 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	ok = resolve(&run, buffer, rel);
 	if (ok)
 	{
+		const char *stop;
+
 		run.groups = classes_create(run.context, 1024, NULL);
-		ok = read_changes(&run, buffer, snapshot, params, nulls);
+		stop = read_changes(&run, buffer, snapshot, params, nulls);
+		ok = stop == NULL;
 		if (ok)
 			write_groups(&run, rel, snapshot, inserted, updated, deleted);
 		else
-			elog(DEBUG1, "trickle: the changes of %s need more than %zu kB grouped; applying them with the MERGE",
-				 RelationGetRelationName(rel), get_hash_memory_limit() / 2048);
+			elog(DEBUG1, "trickle: the MERGE refreshes %s: %s",
+				 RelationGetRelationName(rel), stop);
 	}
 	if (run.estate)
 		FreeExecutorState(run.estate);

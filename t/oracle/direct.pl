@@ -121,6 +121,38 @@ push @shapes, {
 	apply => $direct,
 };
 
+# min and max while the changes only insert rows (every refresh direct)
+push @shapes, {
+	name => 'direct_extremes_inserts',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g text, i int, n numeric, s text, d date)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 30,
+		cols => [ col('g', g_text(\@regions, 0.1), 'key'), col('i', g_int(-50, 50, 0.1)),
+				  col('n', g_num(-5, 5, 0.15)), col('s', g_text(\@fruits, 0.15)),
+				  col('d', g_date(300, 0.1)) ] } ],
+	inserts_only => 1,
+	query => q{SELECT g, min(i) AS mi, max(i) AS xi, min(n) AS mn, max(s) AS xs, min(d) AS md,
+			count(*) AS c, sum(i) AS si
+		FROM t GROUP BY g},
+	cols => 'g, mi, xi, mn, xs, md, c, si',
+	apply => qr/^direct: .*min or max/,
+};
+
+# min and max with every kind of change: refreshes that remove rows go to
+# the MERGE, the others are direct
+push @shapes, {
+	name => 'direct_extremes_mixed',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, v int, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 30,
+		cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('v', g_int(-20, 20, 0.1)),
+				  col('n', g_num(0, 9, 0.2)) ] } ],
+	query => 'SELECT g, min(v) AS mv, max(n) AS xn, count(*) AS c FROM t GROUP BY g',
+	cols => 'g, mv, xn, c',
+	truncate => 1,
+	apply => $direct,
+};
+
 # 300 groups over 600 rows: a batch touches from a few groups (index
 # probes) to most of them (one sequential scan of the stream table)
 push @shapes, {

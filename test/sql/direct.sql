@@ -40,6 +40,9 @@ INSERT INTO cases VALUES
   ('filtered', '"Key", c, si, an',
    $$SELECT "Key", count(*) AS c, sum(i) AS si, avg(n) AS an FROM t
       WHERE i > 300 AND "Key" IS NOT NULL GROUP BY "Key"$$),
+  ('extremes', '"Key", mi, mx, mk, mn',
+   $$SELECT "Key", min(i) AS mi, max(b) AS mx, min("Key") AS mk, max(n) AS mn
+       FROM t GROUP BY "Key"$$),
   ('exprs', 'lk, k2x, c, s2, ab, ba, bo',
    $$SELECT lower("Key") AS lk, k2 * 2 AS k2x, count(*) AS c, sum(i * 2) AS s2,
             avg(b / 1000) AS ab, bool_and(i % 2 = 0) AS ba, bool_or(n > 20) AS bo
@@ -146,14 +149,25 @@ SET trickle.direct_apply = off;
 SELECT apply('grouped');
 RESET trickle.direct_apply;
 
--- queries that are not the direct apply's: a subquery, a join, min
+-- min and max while changes only insert: direct; a removal sends the
+-- refresh to the MERGE (the removed row may have held the extreme)
+INSERT INTO t VALUES (3001, 'k1', 0, 1, -5, 99999999999, 1000, '{}');
+SELECT * FROM step() WHERE st = 'extremes';
+DELETE FROM t WHERE id = 3001;
+SET client_min_messages = debug1;
+SELECT action FROM trickle.refresh_stream_table('extremes');
+SET client_min_messages = warning;
+SELECT differing('extremes', '"Key", mi, mx, mk, mn',
+  (SELECT query FROM cases WHERE st = 'extremes'));
+
+-- queries that are not the direct apply's: a subquery, a join, DISTINCT
 SELECT trickle.create_stream_table('sub', $$SELECT "Key", count(*) AS c FROM t
                                    WHERE id IN (SELECT id FROM t WHERE i > 3) GROUP BY "Key"$$,
                                    refresh_mode => 'differential');
 SELECT trickle.create_stream_table('joined', $$SELECT t."Key", count(*) AS c FROM t JOIN cases ON cases.st = t."Key"
                                    GROUP BY t."Key"$$, refresh_mode => 'differential');
-SELECT trickle.create_stream_table('lowest', $$SELECT "Key", min(i) AS m FROM t GROUP BY "Key"$$,
+SELECT trickle.create_stream_table('distinct_count', $$SELECT "Key", count(DISTINCT i) AS m FROM t GROUP BY "Key"$$,
                                    refresh_mode => 'differential');
-SELECT apply('sub'), apply('joined'), apply('lowest');
+SELECT apply('sub'), apply('joined'), apply('distinct_count');
 
 DROP SCHEMA direct CASCADE;
