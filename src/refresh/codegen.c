@@ -244,10 +244,32 @@ agg_has_nn(TrickleIvmAgg *agg)
 		agg->kind != TRICKLE_AGG_COUNT;
 }
 
+/*
+ * whether agg is a sum or avg of numeric values, which may be NaN or
+ * infinite: a sum that met one is NaN or infinite whatever is added or
+ * subtracted later, so a group whose delta or stored sum is not finite is
+ * recomputed ("rederived") instead
+ */
+static bool
+agg_nonfinite(TrickleIvmAgg *agg)
+{
+	return !agg->rederive && agg->argtype == NUMERICOID &&
+		(agg->kind == TRICKLE_AGG_SUM || agg->kind == TRICKLE_AGG_AVG);
+}
+
 static bool
 agg_may_rederive(TrickleIvmAgg *agg)
 {
-	return agg->rederive || agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX;
+	return agg->rederive || agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX ||
+		agg_nonfinite(agg);
+}
+
+/* "COALESCE(<x> IN (NaN, Infinity, -Infinity), false)" */
+static void
+append_nonfinite(StringInfo buf, const char *x)
+{
+	appendStringInfo(buf, "COALESCE(%s OPERATOR(pg_catalog.=) ANY ('{NaN,Infinity,-Infinity}'::pg_catalog.numeric[]), false)",
+					 x);
 }
 
 static const char *
@@ -387,10 +409,17 @@ agg_value(TrickleIvmAgg *agg, int j, const char *vis)
 		case TRICKLE_AGG_SUM:
 			if (agg->rederive)
 				break;
+			if (agg_nonfinite(agg))
+				return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d ELSE %s END",
+								j, new_sum(vis, j));
 			return new_sum(vis, j);
 		case TRICKLE_AGG_AVG:
 			if (agg->rederive)
 				break;
+			if (agg_nonfinite(agg))
+				return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d ELSE"
+								" (%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric END",
+								j, new_sum(trickle_ivm_hidden_name("sum", j), j), j);
 			return psprintf("(%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric",
 							new_sum(trickle_ivm_hidden_name("sum", j), j), j);
 		case TRICKLE_AGG_MIN:
@@ -427,7 +456,10 @@ hidden_value(TrickleIvmPlan *plan, const char *name)
 		if (strcmp(name, trickle_ivm_hidden_name("nn", j)) == 0)
 			return psprintf("n.__trickle_nnn_%d", j);
 		if (strcmp(name, trickle_ivm_hidden_name("sum", j)) == 0)
-			return new_sum(name, j);
+			return agg_nonfinite(lfirst(lc)) ?
+				psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_rs_%d ELSE %s END",
+						 j, new_sum(name, j)) :
+				new_sum(name, j);
 		if (strcmp(name, trickle_ivm_hidden_name("nf", j)) == 0)
 			return added(name, psprintf("__trickle_dnf_%d", j));
 		if (strcmp(name, trickle_ivm_hidden_name("nt", j)) == 0)
@@ -545,6 +577,19 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 							 " OR j.__trickle_ddel_%d %s j.__trickle_dins_%d, false)",
 							 j, op, q(vis), j, op, j);
 		}
+		else if (agg_nonfinite(agg))
+		{
+			/* a NaN or infinity added, removed, or in the stored sum */
+			const char *sum = agg->kind == TRICKLE_AGG_SUM ? vis :
+				trickle_ivm_hidden_name("sum", j);
+
+			appendStringInfoString(&sql, " OR ");
+			append_nonfinite(&sql, psprintf("j.__trickle_dpos_%d", j));
+			appendStringInfoString(&sql, " OR ");
+			append_nonfinite(&sql, psprintf("j.__trickle_dneg_%d", j));
+			appendStringInfoString(&sql, " OR ");
+			append_nonfinite(&sql, psprintf("j.%s", q(sum)));
+		}
 		j++;
 	}
 	appendStringInfoString(&sql, ") AS __trickle_rd FROM j), ");
@@ -563,6 +608,8 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 			if (agg_may_rederive(agg))
 				appendStringInfo(&sql, "%s%s(s.__trickle_a%d) AS __trickle_r_%d",
 								 nkeys || i ? ", " : "", agg_sql_name(agg), j, j), i++;
+			if (agg_nonfinite(agg) && agg->kind == TRICKLE_AGG_AVG)
+				appendStringInfo(&sql, ", pg_catalog.sum(s.__trickle_a%d) AS __trickle_rs_%d", j, j);
 			j++;
 		}
 		appendStringInfo(&sql, " FROM (%s) s WHERE ", trickle_delta_term(plan, -1));

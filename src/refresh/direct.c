@@ -43,15 +43,17 @@
  * the MERGE in codegen.c).  At each refresh, a stream table with triggers
  * (another stream table reads it: its capture needs transition tables),
  * with row security, or without its identity index goes through the MERGE;
- * so does every stream table while trickle.direct_apply is off, and a
- * refresh whose groups outgrow the memory a hash aggregate may use (the
- * MERGE's grouping spills to disk; this file's does not).
+ * so does every stream table while trickle.direct_apply is off, a refresh
+ * whose groups outgrow the memory a hash aggregate may use (the MERGE's
+ * grouping spills to disk; this file's does not), and one where a numeric
+ * sum meets NaN or an infinity (the MERGE recomputes those groups).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -973,13 +975,61 @@ find_stored_by_scan(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableS
 	table_endscan(scan);
 }
 
+/* whether numeric value d is NaN or infinite */
+static bool
+nonfinite(Datum d)
+{
+	Numeric		n = DatumGetNumeric(d);
+
+	return numeric_is_nan(n) || numeric_is_inf(n);
+}
+
 /*
- * write_groups: finds each group's stored row and writes its new state.
+ * whether some group of a numeric sum or avg adds or removes a NaN or an
+ * infinity, or holds one in its stored sum: a sum that met one stays NaN or
+ * infinite whatever is added later, so the MERGE recomputes such groups
  */
-static void
+static bool
+meets_nonfinite(DirectRun *run, TupleDesc desc)
+{
+	ListCell   *lc;
+	int			j;
+
+	for (j = 0; j < run->d->naggs; j++)
+	{
+		DirectAgg  *agg = &run->d->aggs[j];
+		AttrNumber	sumatt = agg->kind == TRICKLE_AGG_SUM ? run->vis_att[j] : run->sum_att[j];
+
+		if (agg->argtype != NUMERICOID ||
+			(agg->kind != TRICKLE_AGG_SUM && agg->kind != TRICKLE_AGG_AVG))
+			continue;
+		foreach(lc, run->order)
+		{
+			DirectGroup *group = lfirst(lc);
+			bool		isnull;
+			Datum		old;
+
+			if (group->deltas[j].nsum && nonfinite(group->deltas[j].nsum))
+				return true;
+			if (group->stored == NULL)
+				continue;
+			old = heap_getattr(group->stored, sumatt, desc, &isnull);
+			if (!isnull && nonfinite(old))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * write_groups: finds each group's stored row and writes its new state;
+ * or returns, having written nothing, why the MERGE must do it.
+ */
+static const char *
 write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 			 int64 *inserted, int64 *updated, int64 *deleted)
 {
+	const char *stop = NULL;
 	TupleDesc	desc = RelationGetDescr(rel);
 	EState	   *estate = CreateExecutorState();
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
@@ -1009,8 +1059,10 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	else
 		find_stored_by_index(run, rel, snapshot, scanned);
 	ExecClearTuple(scanned);
+	if (meets_nonfinite(run, desc))
+		stop = "a numeric sum meets NaN or an infinity";
 
-	foreach(lc, run->order)
+	foreach(lc, stop ? NIL : run->order)
 	{
 		DirectGroup *group = lfirst(lc);
 		int64		count;
@@ -1076,6 +1128,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	ExecCloseIndices(rri);
 	ExecResetTupleTable(estate->es_tupleTable, false);
 	FreeExecutorState(estate);
+	return stop;
 }
 
 /* Vars of the scan made columns of the buffer (desc); NULL: one is missing */
@@ -1277,10 +1330,10 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 
 		run.groups = classes_create(run.context, 1024, NULL);
 		stop = read_changes(&run, buffer, snapshot, params, nulls);
+		if (stop == NULL)
+			stop = write_groups(&run, rel, snapshot, inserted, updated, deleted);
 		ok = stop == NULL;
-		if (ok)
-			write_groups(&run, rel, snapshot, inserted, updated, deleted);
-		else
+		if (!ok)
 			elog(DEBUG1, "trickle: the MERGE refreshes %s: %s",
 				 RelationGetRelationName(rel), stop);
 	}

@@ -153,6 +153,38 @@ push @shapes, {
 	apply => $direct,
 };
 
+# NaN and infinities in numeric sums, added and removed again (a sum that
+# met one is recomputed): by the direct apply and by the MERGE (a join)
+my @nonfinite_ops = (
+	[ 3, sub { return ("UPDATE t SET n = (CASE id % 3 WHEN 0 THEN 'NaN' WHEN 1 THEN 'Infinity'"
+					   . " ELSE '-Infinity' END)::numeric WHERE id % 11 = " . int(rand(11))); } ],
+	[ 3, sub { return ("UPDATE t SET n = id % 7 WHERE n IN ('NaN', 'Infinity', '-Infinity')"
+					   . ' AND id % 2 = ' . int(rand(2))); } ]);
+push @shapes, {
+	name => 'direct_nonfinite',
+	ddl => q{CREATE TABLE t (id int PRIMARY KEY, g int, n numeric)},
+	tables => [ {
+		name => 't', pk => 'id', rows => 40,
+		cols => [ col('g', g_int(0, 4, 0.1), 'key'), col('n', g_num(-9, 9, 0.15)) ] } ],
+	extra_ops => [ @nonfinite_ops ],
+	query => 'SELECT g, sum(n) AS s, avg(n) AS a, count(n) AS c FROM t GROUP BY g',
+	cols => 'g, s, a, c',
+	apply => $direct,
+};
+push @shapes, {
+	name => 'merge_nonfinite_join',
+	ddl => q{CREATE TABLE d (g int PRIMARY KEY, label text);
+		CREATE TABLE t (id int PRIMARY KEY, g int, n numeric)},
+	tables => [
+		{ name => 'd', pk => 'g', rows => 5, cols => [ col('label', g_text(\@regions, 0.1), 'key') ] },
+		{ name => 't', pk => 'id', rows => 40,
+		  cols => [ col('g', g_int(1, 6, 0.1), 'key'), col('n', g_num(-9, 9, 0.15)) ] } ],
+	extra_ops => [ @nonfinite_ops ],
+	query => q{SELECT d.label, sum(t.n) AS s, avg(t.n) AS a FROM t JOIN d ON d.g = t.g GROUP BY d.label},
+	cols => 'label, s, a',
+	apply => qr/^MERGE/,
+};
+
 # 300 groups over 600 rows: a batch touches from a few groups (index
 # probes) to most of them (one sequential scan of the stream table)
 push @shapes, {

@@ -112,6 +112,16 @@ CREATE INDEX ON grouped_merge (si);
 UPDATE t SET i = i + 100 WHERE id % 3 = 0;
 SELECT * FROM step();
 
+-- NaN and infinities in numeric sums: a sum that met one stays NaN or
+-- infinite whatever is added later, so the groups concerned are recomputed
+-- (by the MERGE) until the values are gone again
+UPDATE t SET n = (CASE id % 3 WHEN 0 THEN 'NaN' WHEN 1 THEN 'Infinity' ELSE '-Infinity' END)::numeric
+  WHERE id IN (SELECT id FROM t WHERE n IS NOT NULL AND i > 300 ORDER BY id LIMIT 5);
+SELECT * FROM step();
+SELECT "Key", k2, sn, an FROM grouped WHERE sn IN ('NaN', 'Infinity', '-Infinity') ORDER BY 1, 2;
+UPDATE t SET n = 1.5 WHERE n IN ('NaN', 'Infinity', '-Infinity');
+SELECT * FROM step();
+
 -- many new groups under a small work_mem: the direct apply gives up
 -- before writing anything (its groups would outgrow a hash aggregate's
 -- memory) and the MERGE refreshes, with the same results
