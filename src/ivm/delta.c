@@ -61,6 +61,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
 
@@ -165,6 +166,18 @@ trickle_ivm_slot(IvmTerm *t, Node *expr, IvmBlock *home, const char **alias,
 	slot->subs = subs;
 	t->slots = lappend(t->slots, slot);
 	return psprintf("$%d", slot->paramid);
+}
+
+/* trickle_ivm_operator_sql: "OPERATOR(schema.name)" for operator opno */
+char *
+trickle_ivm_operator_sql(Oid opno)
+{
+	List	   *names;
+	List	   *args;
+
+	format_operator_parts(opno, &names, &args, false);
+	return psprintf("OPERATOR(%s.%s)", quote_identifier((char *) linitial(names)),
+					(char *) lsecond(names));
 }
 
 /* trickle_ivm_type_sql: the qualified SQL name of a type (with typmod, collation) */

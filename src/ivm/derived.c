@@ -252,23 +252,6 @@ trickle_ivm_derived_label(Query *sub, const char *name)
 					sub->groupClause || sub->hasAggs ? "Aggregate" : "Distinct", name);
 }
 
-/* "OPERATOR(schema.name)" for opno */
-static char *
-operator_sql(Oid opno)
-{
-	HeapTuple	tp = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
-	Form_pg_operator op;
-	char	   *sql;
-
-	if (!HeapTupleIsValid(tp))
-		elog(ERROR, "cache lookup failed for operator %u", opno);
-	op = (Form_pg_operator) GETSTRUCT(tp);
-	sql = psprintf("OPERATOR(%s.%s)", quote_identifier(get_namespace_name(op->oprnamespace)),
-				   NameStr(op->oprname));
-	ReleaseSysCache(tp);
-	return sql;
-}
-
 /*
  * affected_keys: the name of a WITH query of the term holding the distinct
  * key values (k0, k1, ...) of the rows of the body's change at ps
@@ -386,7 +369,7 @@ key_match(IvmItem *item, List *which, List *keynames, const char *q, const char 
 		int			i = lfirst_int(lc);
 		char	   *name = list_nth(keynames, i);
 		char	   *eq = psprintf("%s.%s %s %s.k%d", q, name,
-								  operator_sql(list_nth_oid(item->keyops, i)), h, i);
+								  trickle_ivm_operator_sql(list_nth_oid(item->keyops, i)), h, i);
 
 		if (lc != list_head(which))
 			appendStringInfoString(&sql, " AND ");

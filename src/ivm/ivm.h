@@ -235,6 +235,7 @@ extern const Oid trickle_delta_param_types[TRICKLE_DELTA_NPARAMS];
 extern char *trickle_delta_term(TrickleIvmPlan *plan, int scan);
 extern bool trickle_ivm_eager(TrickleIvmPlan *plan);
 extern char *trickle_ivm_type_sql(Oid type, int32 typmod, Oid collation);
+extern char *trickle_ivm_operator_sql(Oid opno);
 extern int	trickle_ivm_agg_arg(TrickleIvmPlan *plan, int j);
 extern char *trickle_delta_changes_sql(Oid relid, const char *alias);
 

@@ -47,11 +47,13 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/typcache.h"
 
 #include "api/api.h"
 #include "fdw/fdw.h"
@@ -494,6 +496,33 @@ stored_value(TrickleIvmPlan *plan, TrickleColumn *col, int i)
 }
 
 /*
+ * "SELECT <keys>, <recomputed aggregates> FROM (<the sources>) s WHERE ":
+ * the start of a recomputation of some groups (see aggregate_apply)
+ */
+static void
+append_rederive_select(StringInfo sql, TrickleIvmPlan *plan)
+{
+	int			nkeys = list_length(plan->keys);
+	ListCell   *lc;
+	int			i = 0;
+
+	appendStringInfoString(sql, "SELECT ");
+	append_list(sql, "s.", "__trickle_k%d", nkeys);
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		int			j = foreach_current_index(lc);
+
+		if (agg_may_rederive(agg))
+			appendStringInfo(sql, "%s%s(s.__trickle_a%d) AS __trickle_r_%d",
+							 nkeys || i ? ", " : "", agg_sql_name(agg), j, j), i++;
+		if (agg_nonfinite(agg) && agg->kind == TRICKLE_AGG_AVG)
+			appendStringInfo(sql, ", pg_catalog.sum(s.__trickle_a%d) AS __trickle_rs_%d", j, j);
+	}
+	appendStringInfo(sql, " FROM (%s) s WHERE ", trickle_delta_term(plan, -1));
+}
+
+/*
  * aggregate_apply: the MERGE of a GROUP BY or aggregate stream table.
  */
 static char *
@@ -594,30 +623,39 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	}
 	appendStringInfoString(&sql, ") AS __trickle_rd FROM j), ");
 
-	/* rd: groups recomputed from the sources */
+	/*
+	 * rd: groups recomputed from the sources.  Keys without a NULL are
+	 * matched by their types' equality, key by key, which the planner can
+	 * hash or probe an index with; keys with a NULL by record equality
+	 * (NULL equal to NULL), which it can do neither with.
+	 */
 	if (may_rederive)
 	{
-		appendStringInfoString(&sql, "rd AS (SELECT ");
-		append_list(&sql, "s.", "__trickle_k%d", nkeys);
-		j = 0;
-		i = 0;
-		foreach(lc, plan->aggs)
-		{
-			TrickleIvmAgg *agg = lfirst(lc);
-
-			if (agg_may_rederive(agg))
-				appendStringInfo(&sql, "%s%s(s.__trickle_a%d) AS __trickle_r_%d",
-								 nkeys || i ? ", " : "", agg_sql_name(agg), j, j), i++;
-			if (agg_nonfinite(agg) && agg->kind == TRICKLE_AGG_AVG)
-				appendStringInfo(&sql, ", pg_catalog.sum(s.__trickle_a%d) AS __trickle_rs_%d", j, j);
-			j++;
-		}
-		appendStringInfo(&sql, " FROM (%s) s WHERE ", trickle_delta_term(plan, -1));
+		appendStringInfoString(&sql, "rd AS (");
+		append_rederive_select(&sql, plan);
 		if (plan->global)
 			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd)");
 		else
 		{
-			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd AND ");
+			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd");
+			i = 0;
+			foreach(lc, plan->keys)
+			{
+				Oid			type = exprType((Node *) ((TrickleIvmKey *) lfirst(lc))->expr);
+
+				appendStringInfo(&sql, " AND n.__trickle_k%d %s s.__trickle_k%d", i,
+								 trickle_ivm_operator_sql(lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr),
+								 i);
+				i++;
+			}
+			appendStringInfoString(&sql, ") GROUP BY ");
+			append_list(&sql, "s.", "__trickle_k%d", nkeys);
+			appendStringInfoString(&sql, " UNION ALL ");
+			append_rederive_select(&sql, plan);
+			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd AND (");
+			for (i = 0; i < nkeys; i++)
+				appendStringInfo(&sql, "%sn.__trickle_k%d IS NULL", i ? " OR " : "", i);
+			appendStringInfoString(&sql, ") AND ");
 			append_key_row(&sql, plan, "n.");
 			appendStringInfoString(&sql, " OPERATOR(pg_catalog.=) ");
 			append_key_row(&sql, plan, "s.");

@@ -74,17 +74,6 @@ type_name(Oid type, int32 typmod)
 	return trickle_ivm_type_sql(type, typmod, InvalidOid);
 }
 
-/* "OPERATOR(schema.name)" for opno */
-static char *
-operator_sql(Oid opno)
-{
-	List	   *names;
-	List	   *args;
-
-	format_operator_parts(opno, &names, &args, false);
-	return psprintf("OPERATOR(%s.%s)", q((char *) linitial(names)), (char *) lsecond(names));
-}
-
 /* "prefix<fmt i>, ..." for i in [from, to) */
 static void
 append_range(StringInfo buf, const char *fmt, int from, int to)
@@ -255,7 +244,7 @@ append_restriction(StringInfo sql, TrickleIvmPlan *plan, TrickleIvmPart *part, b
 
 		if (col == NULL)
 			continue;
-		op = operator_sql(list_nth_oid(plan->recompute->eqops, n));
+		op = trickle_ivm_operator_sql(list_nth_oid(plan->recompute->eqops, n));
 		appendStringInfoString(sql, any ? " AND " : "");
 		if (nulls)
 			appendStringInfo(sql, "(q.%s %s h.__trickle_k%d OR (q.%s IS NULL AND h.__trickle_k%d IS NULL))",
@@ -505,7 +494,7 @@ append_setop_rows(StringInfo sql, TrickleIvmPlan *plan, Node *node, bool nulls, 
 			char	   *col = cast_to(psprintf("l.__trickle_c%d", n), exprType((Node *) expr),
 									  exprTypmod((Node *) expr), exprCollation((Node *) expr),
 									  out->type, out->typmod, out->collation);
-			char	   *op = operator_sql(list_nth_oid(plan->recompute->eqops, n));
+			char	   *op = trickle_ivm_operator_sql(list_nth_oid(plan->recompute->eqops, n));
 
 			appendStringInfoString(sql, n ? " AND " : "");
 			if (nulls)
@@ -608,7 +597,7 @@ append_sort(StringInfo sql, TrickleIvmPlan *plan, const char *alias)
 		appendStringInfo(sql, "%s%s.__trickle_v%d USING %s NULLS %s",
 						 foreach_current_index(lc) ? ", " : "", alias,
 						 list_nth_int(plan->recompute->sortcols, foreach_current_index(lc)),
-						 operator_sql(sgc->sortop), sgc->nulls_first ? "FIRST" : "LAST");
+						 trickle_ivm_operator_sql(sgc->sortop), sgc->nulls_first ? "FIRST" : "LAST");
 	}
 }
 
