@@ -631,30 +631,39 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	 */
 	if (may_rederive)
 	{
+		List	   *eqops = NIL;
+
+		foreach(lc, plan->keys)
+		{
+			Oid			type = exprType((Node *) ((TrickleIvmKey *) lfirst(lc))->expr);
+			Oid			eqop = lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr;
+
+			if (OidIsValid(eqop))
+				eqops = lappend_oid(eqops, eqop);
+		}
 		appendStringInfoString(&sql, "rd AS (");
 		append_rederive_select(&sql, plan);
 		if (plan->global)
 			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd)");
 		else
 		{
-			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd");
-			i = 0;
-			foreach(lc, plan->keys)
+			/* keys without a NULL, when every key type has an equality */
+			if (list_length(eqops) == nkeys)
 			{
-				Oid			type = exprType((Node *) ((TrickleIvmKey *) lfirst(lc))->expr);
-
-				appendStringInfo(&sql, " AND n.__trickle_k%d %s s.__trickle_k%d", i,
-								 trickle_ivm_operator_sql(lookup_type_cache(type, TYPECACHE_EQ_OPR)->eq_opr),
-								 i);
-				i++;
+				appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd");
+				for (i = 0; i < nkeys; i++)
+					appendStringInfo(&sql, " AND n.__trickle_k%d %s s.__trickle_k%d", i,
+									 trickle_ivm_operator_sql(list_nth_oid(eqops, i)), i);
+				appendStringInfoString(&sql, ") GROUP BY ");
+				append_list(&sql, "s.", "__trickle_k%d", nkeys);
+				appendStringInfoString(&sql, " UNION ALL ");
+				append_rederive_select(&sql, plan);
 			}
-			appendStringInfoString(&sql, ") GROUP BY ");
-			append_list(&sql, "s.", "__trickle_k%d", nkeys);
-			appendStringInfoString(&sql, " UNION ALL ");
-			append_rederive_select(&sql, plan);
 			appendStringInfoString(&sql, "EXISTS (SELECT FROM n WHERE n.__trickle_rd AND (");
 			for (i = 0; i < nkeys; i++)
 				appendStringInfo(&sql, "%sn.__trickle_k%d IS NULL", i ? " OR " : "", i);
+			if (list_length(eqops) != nkeys)
+				appendStringInfoString(&sql, " OR true");
 			appendStringInfoString(&sql, ") AND ");
 			append_key_row(&sql, plan, "n.");
 			appendStringInfoString(&sql, " OPERATOR(pg_catalog.=) ");
