@@ -55,7 +55,7 @@ trickle_guc_init(void)
 							&trickle_buffer_truncate_threshold, 512, 1, INT_MAX / 2, PGC_USERSET,
 							GUC_UNIT_BLOCKS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("trickle.direct_apply",
-							 "Whether one-table count, sum and avg stream tables are refreshed by trickle's own C code.",
+							 "Whether one-table aggregate stream tables (count, sum, avg, bool_and, bool_or; min and max of insertions) are refreshed by trickle's own C code.",
 							 "Off refreshes them with the MERGE every other differential stream table uses; the results are the same.",
 							 &trickle_direct_apply_enabled, true, PGC_USERSET, 0,
 							 NULL, NULL, NULL);

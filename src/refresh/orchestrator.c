@@ -134,18 +134,6 @@ typedef struct Frontier
 } Frontier;
 
 
-/*
- * catalog_write: run the kept catalog-writing statement of kind as the
- * extension owner (as trickle_catalog_exec does), values as parameters.
- */
-static void
-catalog_write(TrickleKept kind, const char *sql, int nargs, Oid *argtypes,
-			  Datum *values, const char *nulls)
-{
-	trickle_catalog_exec_plan(trickle_refresh_kept_plan(kind, InvalidOid, sql, nargs, argtypes),
-							  sql, nargs, argtypes, values, nulls);
-}
-
 static void
 record_refresh(Oid relid, int64 history_id, TimestampTz started,
 			   const TrickleRefreshResult *result,
@@ -179,12 +167,11 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 		values[1] = TimestampTzGetDatum(started);
 	}
 	else
-		catalog_write(TRICKLE_KEPT_HISTORY,
-					  "INSERT INTO trickle.refresh_history (stream_table, started_at,"
-					  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by,"
-					  " reason)"
-					  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6, $7)",
-					  7, types, values, nulls);
+		trickle_catalog_exec_kept("INSERT INTO trickle.refresh_history (stream_table, started_at,"
+								  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by,"
+								  " reason)"
+								  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6, $7)",
+								  7, types, values, nulls);
 
 	types[2] = INT8OID;
 	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
@@ -200,14 +187,13 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 	else
 		nulls[4] = 'n';
 	values[5] = Int64GetDatum(frontier->ord);
-	catalog_write(TRICKLE_KEPT_FRONTIER_UPDATE,
-				  "UPDATE trickle.catalog SET is_populated = true,"
-				  " last_refresh_at = $2, consecutive_errors = 0,"
-				  " frontier_sysid = $3, frontier_relid = $1,"
-				  " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
-				  " frontier_ord = $6"
-				  " WHERE relid = $1",
-				  6, types, values, nulls);
+	trickle_catalog_exec_kept("UPDATE trickle.catalog SET is_populated = true,"
+							  " last_refresh_at = $2, consecutive_errors = 0,"
+							  " frontier_sysid = $3, frontier_relid = $1,"
+							  " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
+							  " frontier_ord = $6"
+							  " WHERE relid = $1",
+							  6, types, values, nulls);
 }
 
 /* the sources recorded for relid */
