@@ -227,7 +227,7 @@ echo "| change | changed | action | DIFFERENTIAL ms (duration_ms) | DIFFERENTIAL
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Steady state, in the warm session: after one VACUUM ANALYZE and CHECKPOINT, $STEADY changes of 1 % in a row, each followed at once by a refresh (no VACUUM in between, as a scheduler worker refreshes between two autovacuum runs); then the same with \`\"full\" => true\`. Mean (min–max), ms, wall time over the series, which includes the refreshes that empty the change buffer by TRUNCATE (about one in four here, at trickle.buffer_truncate_threshold's default) and the ones that plan the delta again after it. Speedup: the ratio of the means."
+echo "Steady state, in the warm session: after one VACUUM ANALYZE and CHECKPOINT, $STEADY changes of 1 % in a row, each followed at once by a refresh (no VACUUM in between, as a scheduler worker refreshes between two autovacuum runs); then the same with \`\"full\" => true\`. Mean (min–max), ms, wall time over the series, which includes the refreshes that empty the change buffer by TRUNCATE (when it reaches trickle.buffer_truncate_threshold) and the ones that plan the delta again after it. Speedup: the ratio of the means."
 echo
 echo "| change | size | action | DIFFERENTIAL ms (mean) | FULL action | FULL ms (mean) | speedup vs FULL |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"

@@ -340,7 +340,6 @@ trickle_resolve_stream_table(text *name, LOCKMODE lockmode, TrickleStreamTable *
 	List	   *names;
 	RangeVar   *rv;
 	Oid			relid;
-	TrickleStreamTable local;
 
 	names = textToQualifiedNameList(name);
 	rv = makeRangeVarFromNameList(names);
@@ -352,7 +351,8 @@ trickle_resolve_stream_table(text *name, LOCKMODE lockmode, TrickleStreamTable *
 				 errdetail("No relation named \"%s\" is visible with the current search_path.",
 						   NameListToString(names)),
 				 errhint("List stream tables with SELECT name FROM trickle.stream_tables.")));
-	if (!trickle_catalog_load(relid, st ? st : &local))
+	if (st ? !trickle_catalog_load(relid, st) :
+		trickle_classify_relation(relid) == TRICKLE_RELATION_OTHER)
 		ereport(ERROR,
 				(errcode(TRICKLE_ERRCODE_NOT_STREAM_TABLE),
 				 errmsg("\"%s\" is not a stream table", NameListToString(names)),

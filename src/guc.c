@@ -51,8 +51,8 @@ trickle_guc_init(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("trickle.buffer_truncate_threshold",
 							"Size from which a change buffer whose rows every consumer has read is emptied by TRUNCATE.",
-							"A smaller buffer of at least 64 pages keeps its consumed rows until it grows to this size; one of fewer pages is cleaned by DELETE.",
-							&trickle_buffer_truncate_threshold, 512, 1, INT_MAX / 2, PGC_USERSET,
+							"A smaller buffer of at least 8 pages keeps its consumed rows until it grows to this size; one of fewer pages is cleaned by DELETE.",
+							&trickle_buffer_truncate_threshold, 2048, 1, INT_MAX / 2, PGC_USERSET,
 							GUC_UNIT_BLOCKS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("trickle.direct_apply",
 							 "Whether one-table aggregate stream tables (count, sum, avg, bool_and, bool_or; min and max of insertions) are refreshed by trickle's own C code.",

@@ -12,15 +12,17 @@
  * window, summing FILTERed numerics.  Such a stream table is refreshed here
  * instead, with the same results value for value:
  *
- *	1. The change buffer is read by an index range scan between the same
- *	   bounds, with the same test of which rows are unread, as
- *	   trickle_delta_changes_sql (src/ivm/delta.c) writes in SQL; rows
- *	   the WHERE clause rejects are skipped.
+ *	1. The change buffer is read between the same bounds of its primary
+ *	   key, with the same test of which rows are unread, as
+ *	   trickle_delta_changes_sql (src/ivm/delta.c) writes in SQL, page by
+ *	   page as a bitmap heap scan reads; rows the WHERE clause rejects are
+ *	   skipped.
  *	2. The changes are summed per group in a hash table keyed by the hash
  *	   of the group key that makes the group's identity class (rowid.c);
  *	   keys are compared with their types' equality, NULL equal to NULL.
- *	3. Each group's stored row is found by a range scan of its class in the
- *	   stream table's identity index (codegen.c, "Row identity"); the new
+ *	3. Each group's stored row is found where the row hints say it was, or
+ *	   else by a range scan of its class in the stream table's identity
+ *	   index (codegen.c, "Row identity"); see "Finding the stored rows"; the new
  *	   state is the old one plus the group's delta, with the MERGE's
  *	   arithmetic (bigint sums of smallint and integer, numeric otherwise;
  *	   avg is the sum as numeric divided by the count as numeric).
@@ -53,6 +55,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
@@ -64,6 +67,7 @@
 #include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "nodes/tidbitmap.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -75,6 +79,8 @@
 #include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/typcache.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/xid8.h"
 
 #include "cdc/cdc.h"
@@ -98,6 +104,32 @@ typedef struct DirectAgg
 								 * bool_or: of true ones */
 } DirectAgg;
 
+/*
+ * Where a group's row was when the last refresh in this backend saw or
+ * wrote it: a hint, kept with the plan and checked wherever it is used
+ * (see "Finding the stored rows").
+ */
+typedef struct RowHint
+{
+	uint64		hash;			/* the group's key hash (find_group) */
+	ItemPointerData tid;
+	char		status;			/* simplehash's */
+} RowHint;
+
+#define SH_PREFIX hints
+#define SH_ELEMENT_TYPE RowHint
+#define SH_KEY_TYPE uint64
+#define SH_KEY hash
+#define SH_HASH_KEY(tb, key) ((uint32) ((key) >> 32) ^ (uint32) (key))
+#define SH_EQUAL(tb, a, b) ((a) == (b))
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* the hints kept for one stream table, at most (about 4MB) */
+#define MAX_HINTS		(256 * 1024)
+
 struct TrickleDirect
 {
 	Oid			source;
@@ -113,6 +145,10 @@ struct TrickleDirect
 	DirectAgg  *aggs;
 	bool		extremes;		/* min or max: for insertions only */
 	char	   *description;
+	/* rows' places, from one refresh to the next */
+	MemoryContext hintcxt;
+	hints_hash *hints;
+	Oid			hintfile;		/* the relfilenode they are in */
 };
 
 /* ---------------------------------------------------------------------
@@ -404,6 +440,7 @@ typedef struct GroupEntry
 	int64		lo;				/* hash key: the class (codegen.c) */
 	char		status;			/* simplehash's */
 	int64		top;			/* its highest ordinal seen or given */
+	bool		pending;		/* a group's row is still to be found */
 	DirectGroup *first;
 } GroupEntry;
 
@@ -542,7 +579,7 @@ find_group(DirectRun *run, Datum *keys, bool *nulls)
 	lo = (int64) (hash & ~(uint64) TRICKLE_CLASS_MASK);
 	entry = classes_insert(run->groups, lo, &found);
 	if (!found)
-		entry->first = NULL, entry->top = 0;
+		entry->first = NULL, entry->top = 0, entry->pending = false;
 	for (group = entry->first; group; group = group->next)
 	{
 		if (group->hash != hash)
@@ -676,6 +713,12 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
  * where the MERGE's grouping spills to disk; or a row was removed and the
  * query has min or max, whose extreme may then have to be recomputed from
  * the table, which the MERGE does.
+ *
+ * The rows are found as a bitmap heap scan finds them: the primary key's
+ * range gives their places, which are then read page by page, each page
+ * locked once (rather than once per row, as an index scan does).  They come
+ * in the order of their places; nothing here depends on the order (sums are
+ * exact, and a removal stops the whole read).
  */
 static const char *
 read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
@@ -686,8 +729,14 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 	const char *stop = NULL;
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(buffer), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(buffer, NULL);
-	IndexScanDesc scan;
+	IndexScanDesc iscan;
+	TableScanDesc hscan;
+	TIDBitmap  *places = tbm_create(work_mem * 1024L, NULL);
+	TBMIterator *iterator;
+	TBMIterateResult *page;
 	ScanKeyData skeys[2];
+	uint64		lo = U64FromFullTransactionId(DatumGetFullTransactionId(params[0]));
+	uint64		hi = U64FromFullTransactionId(DatumGetFullTransactionId(params[1]));
 	uint64		unread = U64FromFullTransactionId(DatumGetFullTransactionId(params[5]));
 	bool		has_own = nulls[2] != 'n';
 	uint64		own = has_own ? U64FromFullTransactionId(DatumGetFullTransactionId(params[2])) : 0;
@@ -695,50 +744,58 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 
 	ScanKeyInit(&skeys[0], 1, BTGreaterEqualStrategyNumber, F_XID8GE, params[0]);
 	ScanKeyInit(&skeys[1], 1, BTLessStrategyNumber, F_XID8LT, params[1]);
-	scan = index_beginscan(buffer, index, snapshot, 2, 0);
-	index_rescan(scan, skeys, 2, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		uint64		xid;
-		int32		w;
+	iscan = index_beginscan_bitmap(index, snapshot, 2);
+	index_rescan(iscan, skeys, 2, NULL, 0);
+	(void) index_getbitmap(iscan, places);
+	index_endscan(iscan);
 
+	hscan = table_beginscan_bm(buffer, snapshot, 0, NULL);
+	iterator = tbm_begin_iterate(places);
+	while (stop == NULL && (page = tbm_iterate(iterator)) != NULL)
+	{
 		CHECK_FOR_INTERRUPTS();
-		slot_getsomeattrs(slot, run->last_att);
-		w = DatumGetInt32(slot->tts_values[run->w_att - 1]);
-		if (w == 0)
-			continue;			/* a marker */
-		xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[run->xid_att - 1]));
-		if (xid < unread)
+		if (!table_scan_bitmap_next_block(hscan, page))
+			continue;
+		while (stop == NULL && table_scan_bitmap_next_tuple(hscan, page, slot))
 		{
-			if (has_own && xid == own)
+			uint64		xid;
+			int32		w;
+
+			slot_getsomeattrs(slot, run->last_att);
+			w = DatumGetInt32(slot->tts_values[run->w_att - 1]);
+			xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[run->xid_att - 1]));
+			/* the range again: a page the bitmap lost track of is read whole */
+			if (w == 0 || xid < lo || xid >= hi)
+				continue;		/* a marker, or out of the range */
+			if (xid < unread)
 			{
-				if (DatumGetInt64(slot->tts_values[run->ord_att - 1]) <= own_ord)
+				if (has_own && xid == own)
+				{
+					if (DatumGetInt64(slot->tts_values[run->ord_att - 1]) <= own_ord)
+						continue;
+				}
+				else if (nulls[4] == 'n' ||
+						 DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
+														  slot->tts_values[run->xid_att - 1],
+														  params[4])))
 					continue;
 			}
-			else if (nulls[4] == 'n' ||
-					 DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot,
-													  slot->tts_values[run->xid_att - 1],
-													  params[4])))
-				continue;
-		}
-		run->econtext->ecxt_scantuple = slot;
-		if (run->qual == NULL || ExecQual(run->qual, run->econtext))
-		{
-			if (w < 0 && run->d->extremes)
+			run->econtext->ecxt_scantuple = slot;
+			if (run->qual == NULL || ExecQual(run->qual, run->econtext))
 			{
-				stop = "rows were removed and the query has min or max";
-				break;
+				if (w < 0 && run->d->extremes)
+					stop = "rows were removed and the query has min or max";
+				else
+					add_change(run, slot, w);
 			}
-			add_change(run, slot, w);
-		}
-		ResetExprContext(run->econtext);
-		if (++nread % 256 == 0 && MemoryContextMemAllocated(run->context, true) > limit)
-		{
-			stop = "its groups need more memory than a hash aggregate may use";
-			break;
+			ResetExprContext(run->econtext);
+			if (++nread % 256 == 0 && MemoryContextMemAllocated(run->context, true) > limit)
+				stop = "its groups need more memory than a hash aggregate may use";
 		}
 	}
-	index_endscan(scan);
+	tbm_end_iterate(iterator);
+	table_endscan(hscan);
+	tbm_free(places);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
 	return stop;
@@ -883,12 +940,22 @@ holds_key(DirectRun *run, TupleTableSlot *slot, DirectGroup *group)
 }
 
 /*
- * Finding the stored rows.  A group's row is in its identity class, found
- * by a range scan of the identity index; a class scanned whole also gives
- * its highest ordinal, after which new groups are numbered.  When the
- * groups are many for the size of the stream table, one sequential scan
- * matching every stored row to the groups of its class is cheaper than a
- * descent of the index per group.  The costs, in microseconds, as measured
+ * Finding the stored rows.  First where the hints say: the place where this
+ * backend last saw or wrote each group's row.  A hinted place counts only
+ * if the refresh's snapshot sees a row there and that row holds the group's
+ * key in the group's identity class; the stream table has one row per
+ * group, so that is the group's row, whatever happened in between (another
+ * backend's refresh, an aborted one, VACUUM FULL: the hint then points at
+ * a dead or different row and is not taken).  In a steady stream of
+ * refreshes every changed group is found so, without reading the rest of
+ * the stream table.
+ *
+ * The groups still missing (new ones, or no hint) are looked for in their
+ * identity class, by a range scan of the identity index; a class scanned
+ * whole also gives its highest ordinal, after which new groups are
+ * numbered.  When they are many for the size of the stream table, one
+ * sequential scan matching every stored row to the groups of its class is
+ * cheaper than a descent of the index per group.  The costs, in microseconds, as measured
  * on a stream table of 1,000 groups in 8 to 80 pages (docs/BENCHMARKS.md):
  * a probe 1.1, a page read in sequence 0.5 plus 0.05 per row on it.  A
  * small delta never reads the whole stream table.
@@ -926,6 +993,151 @@ match_stored(DirectRun *run, GroupEntry *entry, TupleTableSlot *slot)
 	}
 }
 
+/* a group and the place its hint gives, for sorting by place */
+typedef struct HintedGroup
+{
+	uint64		place;			/* block number, then offset */
+	ItemPointerData tid;
+	DirectGroup *group;
+} HintedGroup;
+
+#define ST_SORT sort_hinted
+#define ST_ELEMENT_TYPE HintedGroup
+#define ST_COMPARE(a, b) ((a)->place < (b)->place ? -1 : (a)->place > (b)->place ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * stored_at: group's row, if the tuple at offset off of the page in buf
+ * (locked) is one the snapshot sees and it holds the group's key in the
+ * group's identity class (see above)
+ */
+static bool
+stored_at(DirectRun *run, Relation rel, Snapshot snapshot, Buffer buf, ItemPointer tid,
+		  DirectGroup *group, TupleTableSlot *slot)
+{
+	Page		page = BufferGetPage(buf);
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	int64		lo = (int64) (group->hash & ~(uint64) TRICKLE_CLASS_MASK);
+	ItemId		lp;
+	HeapTupleData tuple;
+	bool		visible;
+
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return false;
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return false;
+	tuple.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple.t_len = ItemIdGetLength(lp);
+	tuple.t_self = *tid;
+	tuple.t_tableOid = RelationGetRelid(rel);
+	visible = HeapTupleSatisfiesVisibility(&tuple, snapshot, buf);
+	HeapCheckForSerializableConflictOut(visible, rel, &tuple, buf, snapshot);
+	if (!visible)
+		return false;
+	ExecStoreBufferHeapTuple(&tuple, slot, buf);
+	slot_getallattrs(slot);
+	if ((DatumGetInt64(slot->tts_values[run->rid_att - 1]) & ~TRICKLE_CLASS_MASK) != lo ||
+		!holds_key(run, slot, group))
+		return false;
+	PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetXmin(tuple.t_data));
+	group->stored = ExecCopySlotHeapTuple(slot);
+	return true;
+}
+
+/*
+ * find_stored_by_hints: each group's row where its hint says (see above),
+ * page by page in the order of the places, each page pruned as a scan
+ * would (so that updates stay on their page); marks the classes of the
+ * groups not found there, and returns how many these are
+ */
+static int
+find_stored_by_hints(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableSlot *slot)
+{
+	hints_hash *hints = run->d->hints;
+	BlockNumber nblocks = hints && hints->members > 0 ? RelationGetNumberOfBlocks(rel) : 0;
+	HintedGroup *hinted = palloc(sizeof(HintedGroup) * Max(list_length(run->order), 1));
+	int			nhinted = 0;
+	int			missing = 0;
+	ListCell   *lc;
+	int			i;
+
+	foreach(lc, run->order)
+	{
+		DirectGroup *group = lfirst(lc);
+		RowHint    *hint = nblocks > 0 ? hints_lookup(hints, group->hash) : NULL;
+
+		if (hint && ItemPointerGetBlockNumber(&hint->tid) < nblocks)
+		{
+			hinted[nhinted].place = (uint64) ItemPointerGetBlockNumber(&hint->tid) << 16 |
+				ItemPointerGetOffsetNumber(&hint->tid);
+			hinted[nhinted].tid = hint->tid;
+			hinted[nhinted++].group = group;
+		}
+	}
+	sort_hinted(hinted, nhinted);
+	for (i = 0; i < nhinted;)
+	{
+		BlockNumber block = ItemPointerGetBlockNumber(&hinted[i].tid);
+		Buffer		buf = ReadBuffer(rel, block);
+
+		CHECK_FOR_INTERRUPTS();
+		heap_page_prune_opt(rel, buf);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		for (; i < nhinted && ItemPointerGetBlockNumber(&hinted[i].tid) == block; i++)
+			(void) stored_at(run, rel, snapshot, buf, &hinted[i].tid, hinted[i].group, slot);
+		ExecClearTuple(slot);
+		UnlockReleaseBuffer(buf);
+	}
+	pfree(hinted);
+
+	foreach(lc, run->order)
+	{
+		DirectGroup *group = lfirst(lc);
+
+		if (group->stored == NULL)
+		{
+			missing++;
+			classes_lookup(run->groups,
+						   (int64) (group->hash & ~(uint64) TRICKLE_CLASS_MASK))->pending = true;
+		}
+	}
+	return missing;
+}
+
+/* hints that group's row is at tid now (NULL: it was deleted) */
+static void
+remember(DirectRun *run, DirectGroup *group, ItemPointer tid)
+{
+	TrickleDirect *d = run->d;
+	RowHint    *hint;
+
+	if (tid == NULL)
+	{
+		if (d->hints)
+			(void) hints_delete(d->hints, group->hash);
+		return;
+	}
+	if (d->hints == NULL)
+	{
+		d->hintcxt = AllocSetContextCreate(GetMemoryChunkContext(d), "trickle row hints",
+										   ALLOCSET_DEFAULT_SIZES);
+		d->hints = hints_create(d->hintcxt, 1024, NULL);
+	}
+	if (d->hints->members < MAX_HINTS)
+	{
+		bool		found;
+
+		hint = hints_insert(d->hints, group->hash, &found);
+	}
+	else
+		hint = hints_lookup(d->hints, group->hash);
+	if (hint)
+		hint->tid = *tid;
+}
+
 static void
 find_stored_by_index(DirectRun *run, Relation rel, Snapshot snapshot, TupleTableSlot *slot)
 {
@@ -940,6 +1152,8 @@ find_stored_by_index(DirectRun *run, Relation rel, Snapshot snapshot, TupleTable
 		ScanKeyData skeys[2];
 
 		CHECK_FOR_INTERRUPTS();
+		if (!entry->pending)
+			continue;
 		ScanKeyInit(&skeys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE,
 					Int64GetDatum(entry->lo));
 		ScanKeyInit(&skeys[1], 1, BTLessEqualStrategyNumber, F_INT8LE,
@@ -1039,6 +1253,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	TupleTableSlot *old;
 	TupleTableSlot *new;
 	ListCell   *lc;
+	int			missing;
 
 	rte->rtekind = RTE_RELATION;
 	rte->relid = RelationGetRelid(rel);
@@ -1054,9 +1269,13 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	old = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
 	new = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
 
-	if (scan_is_cheaper(rel, list_length(run->order)))
+	if (run->d->hints && run->d->hintfile != rel->rd_node.relNode)
+		hints_reset(run->d->hints);
+	run->d->hintfile = rel->rd_node.relNode;
+	missing = find_stored_by_hints(run, rel, snapshot, scanned);
+	if (missing > 0 && scan_is_cheaper(rel, missing))
 		find_stored_by_scan(run, rel, snapshot, scanned);
-	else
+	else if (missing > 0)
 		find_stored_by_index(run, rel, snapshot, scanned);
 	ExecClearTuple(scanned);
 	if (meets_nonfinite(run, desc))
@@ -1086,6 +1305,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 			if (count == 0 && !run->d->global)
 			{
 				ExecSimpleRelationDelete(rri, estate, &epq, old);
+				remember(run, group, NULL);
 				(*deleted)++;
 			}
 			else
@@ -1104,6 +1324,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 					ExecSimpleRelationUpdate(rri, estate, &epq, old, new);
 					(*updated)++;
 				}
+				remember(run, group, same ? &old->tts_tid : &new->tts_tid);
 			}
 		}
 		else if (count > 0 || run->d->global)
@@ -1119,6 +1340,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 			new->tts_isnull[run->rid_att - 1] = false;
 			ExecStoreVirtualTuple(new);
 			ExecSimpleRelationInsert(rri, estate, new);
+			remember(run, group, &new->tts_tid);
 			(*inserted)++;
 		}
 		ResetPerTupleExprContext(estate);

@@ -134,14 +134,20 @@ typedef struct Frontier
 } Frontier;
 
 
+/*
+ * record_refresh: the refresh's history row (a refresh worker's RUNNING row
+ * completed, or a new one) and the stream table's new frontier, in one
+ * statement
+ */
 static void
 record_refresh(Oid relid, int64 history_id, TimestampTz started,
 			   const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
 {
-	Oid			types[7] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
+	Oid			types[12] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID,
+	INT8OID, TEXTOID, XID8OID, INT8OID, INT8OID};
+	Datum		values[12];
+	char		nulls[12] = "            ";
 
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = TimestampTzGetDatum(started);
@@ -153,47 +159,39 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 		values[6] = CStringGetTextDatum(result->reason);
 	else
 		nulls[6] = 'n';
-	if (history_id != 0)
-	{
-		/* a refresh worker's RUNNING row (src/sched/worker.c) */
-		types[1] = INT8OID;
-		values[1] = Int64GetDatum(history_id);
-		trickle_catalog_exec_kept("UPDATE trickle.refresh_history SET status = 'COMPLETED',"
-							      " finished_at = pg_catalog.clock_timestamp(), action = $3,"
-							      " rows_inserted = $4, rows_deleted = $5, reason = $7"
-							      " WHERE refresh_id = $2 AND stream_table = $1 AND initiated_by = $6",
-							      7, types, values, nulls);
-		types[1] = TIMESTAMPTZOID;
-		values[1] = TimestampTzGetDatum(started);
-	}
-	else
-		trickle_catalog_exec_kept("INSERT INTO trickle.refresh_history (stream_table, started_at,"
-								  " finished_at, action, status, rows_inserted, rows_deleted, initiated_by,"
-								  " reason)"
-								  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5, $6, $7)",
-								  7, types, values, nulls);
-
-	types[2] = INT8OID;
-	values[2] = Int64GetDatum((int64) GetSystemIdentifier());
-	types[3] = TEXTOID;
-	types[4] = XID8OID;
-	types[5] = INT8OID;
+	values[7] = Int64GetDatum((int64) GetSystemIdentifier());
 	if (frontier->snapshot)
-		values[3] = CStringGetTextDatum(frontier->snapshot);
+		values[8] = CStringGetTextDatum(frontier->snapshot);
 	else
-		nulls[3] = 'n';
+		nulls[8] = 'n';
 	if (frontier->snapshot && FullTransactionIdIsValid(frontier->xid))
-		values[4] = FullTransactionIdGetDatum(frontier->xid);
+		values[9] = FullTransactionIdGetDatum(frontier->xid);
 	else
-		nulls[4] = 'n';
-	values[5] = Int64GetDatum(frontier->ord);
-	trickle_catalog_exec_kept("UPDATE trickle.catalog SET is_populated = true,"
-							  " last_refresh_at = $2, consecutive_errors = 0,"
-							  " frontier_sysid = $3, frontier_relid = $1,"
-							  " frontier = $4::pg_catalog.pg_snapshot, frontier_xid = $5,"
-							  " frontier_ord = $6"
-							  " WHERE relid = $1",
-							  6, types, values, nulls);
+		nulls[9] = 'n';
+	values[10] = Int64GetDatum(frontier->ord);
+	values[11] = Int64GetDatum(history_id);
+
+#define RECORD_FRONTIER \
+	" UPDATE trickle.catalog SET is_populated = true, last_refresh_at = $2," \
+	" consecutive_errors = 0, frontier_sysid = $8, frontier_relid = $1," \
+	" frontier = $9::pg_catalog.pg_snapshot, frontier_xid = $10, frontier_ord = $11" \
+	" WHERE relid = $1"
+	if (history_id != 0)
+		trickle_catalog_exec_kept("WITH h AS (UPDATE trickle.refresh_history SET status = 'COMPLETED',"
+								  " finished_at = pg_catalog.clock_timestamp(), action = $3,"
+								  " rows_inserted = $4, rows_deleted = $5, reason = $7"
+								  " WHERE refresh_id = $12 AND stream_table = $1 AND initiated_by = $6)"
+								  RECORD_FRONTIER,
+								  12, types, values, nulls);
+	else
+		trickle_catalog_exec_kept("WITH h AS (INSERT INTO trickle.refresh_history (stream_table,"
+								  " started_at, finished_at, action, status, rows_inserted,"
+								  " rows_deleted, initiated_by, reason)"
+								  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5,"
+								  " $6, $7))"
+								  RECORD_FRONTIER,
+								  12, types, values, nulls);
+#undef RECORD_FRONTIER
 }
 
 /* the sources recorded for relid */
@@ -330,37 +328,31 @@ spi_bool(int column)
 static char *
 read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, char *nulls)
 {
-	Datum		values[TRICKLE_DELTA_NPARAMS] = {0};
-	char		none[TRICKLE_DELTA_NPARAMS + 1] = "nnnnnn";
 	FullTransactionId own = GetTopFullTransactionIdIfAny();
+	Datum		current;
+	Datum		frontier = (Datum) 0;
 	uint64		lo;
 	uint64		hi;
 	uint64		unread;
-	bool		isnull;
-	char	   *text;
 
+	/* pg_current_snapshot() of the refresh's snapshot */
+	PushActiveSnapshot(snapshot);
+	current = DirectFunctionCall1(pg_current_snapshot, (Datum) 0);
+	PopActiveSnapshot();
+	hi = U64FromFullTransactionId(DatumGetFullTransactionId(
+				DirectFunctionCall1(pg_snapshot_xmax, current)));
+	lo = unread = hi;
 	memset(nulls, ' ', TRICKLE_DELTA_NPARAMS);
 	if (st->frontier)
 	{
-		values[4] = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(st->frontier));
-		none[4] = ' ';
+		frontier = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(st->frontier));
+		lo = U64FromFullTransactionId(DatumGetFullTransactionId(
+					DirectFunctionCall1(pg_snapshot_xmin, frontier)));
+		unread = U64FromFullTransactionId(DatumGetFullTransactionId(
+					DirectFunctionCall1(pg_snapshot_xmax, frontier)));
 	}
-	run_read(TRICKLE_KEPT_FRONTIERS, InvalidOid,
-			 "SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text,"
-			 " pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()),"
-			 " pg_catalog.pg_snapshot_xmin($5), pg_catalog.pg_snapshot_xmax($5)",
-			 snapshot, values, none);
-	text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	hi = U64FromFullTransactionId(DatumGetFullTransactionId(
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)));
-	lo = U64FromFullTransactionId(DatumGetFullTransactionId(
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)));
-	if (isnull)
-		lo = hi;
-	unread = U64FromFullTransactionId(DatumGetFullTransactionId(
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull)));
-	if (isnull)
-		unread = hi;
+	else
+		nulls[4] = 'n';
 	if (st->frontier_xid != 0 && st->frontier_xid < lo)
 		lo = st->frontier_xid;
 	if (FullTransactionIdIsValid(own) && U64FromFullTransactionId(own) >= hi)
@@ -383,10 +375,9 @@ read_frontiers(const TrickleStreamTable *st, Snapshot snapshot, Datum *params, c
 	else
 		nulls[2] = 'n';
 	params[3] = Int64GetDatum(st->frontier_ord);
-	params[4] = values[4];
-	nulls[4] = none[4];
+	params[4] = frontier;
 	params[5] = FullTransactionIdGetDatum(FullTransactionIdFromU64(unread));
-	return text;
+	return DatumGetCString(DirectFunctionCall1(pg_snapshot_out, current));
 }
 
 /*

@@ -27,7 +27,7 @@
  * kept plan that reads it: the next refresh of each consumer plans its
  * delta again, which for a join costs milliseconds.  So the buffer is
  * truncated only once it has grown to trickle.buffer_truncate_threshold
- * (4MB by default); a buffer between DELETE_MAX_PAGES and that size keeps
+ * (16MB by default); a buffer between DELETE_MAX_PAGES and that size keeps
  * its consumed rows until then (they cost no refresh anything: every read
  * is an index range above a frontier).  A buffer of fewer pages is cleaned
  * by DELETE, cheap for a few rows; so is a large one that cannot be
@@ -70,7 +70,7 @@
 #define DELETE_MAX_PAGES 8
 
 /* trickle.buffer_truncate_threshold, in pages */
-int			trickle_buffer_truncate_threshold = 512;
+int			trickle_buffer_truncate_threshold = 2048;
 
 /* the smallest xid some DIFFERENTIAL consumer of source $1 has not consumed */
 #define CUTOFF_SQL \
@@ -175,8 +175,17 @@ trickle_phd1_cleanup(Oid source)
 		return;					/* kept until it is large enough to truncate */
 	if (!ConditionalLockRelationOid(buffer, ShareUpdateExclusiveLock))
 		return;
+	/*
+	 * The second condition, on no column of the row, is a one-time test in
+	 * front of the scan: its oldest row, found by the primary key, lies
+	 * below the cutoff.  Without it a large buffer that a consumer behind
+	 * keeps from truncation would be read whole at every refresh of the
+	 * others, to delete nothing.
+	 */
 	rc = run_as_owner(TRICKLE_KEPT_CLEANUP, source,
-					  psprintf("DELETE FROM %s WHERE __xid < %s",
+					  psprintf("DELETE FROM %s WHERE __xid < %s"
+							   " AND (SELECT o.__xid FROM %s o ORDER BY o.__xid, o.__ord LIMIT 1) < %s",
+							   trickle_buffer_name(source), CUTOFF_SQL,
 							   trickle_buffer_name(source), CUTOFF_SQL),
 					  1, argtypes, values);
 	if (rc != SPI_OK_DELETE)

@@ -45,7 +45,6 @@ typedef struct TrickleRefreshResult
 /* statements of the refresh path kept prepared (src/refresh/orchestrator.c) */
 typedef enum TrickleKept
 {
-	TRICKLE_KEPT_FRONTIERS,
 	TRICKLE_KEPT_SCAN_CHANGES,	/* per source */
 	TRICKLE_KEPT_CLEANUP,		/* per source */
 	TRICKLE_KEPT_CONSUMED,		/* per source */
