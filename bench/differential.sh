@@ -82,12 +82,15 @@ dir=${BENCH_DIR:-/tmp/trickle-bench-differential}
 port=${BENCH_PORT:-$(free_port 55410)}
 trap 'stop_server "$dir"' EXIT
 # autovacuum is off so that it never runs during a timed step: the script
-# runs VACUUM ANALYZE and CHECKPOINT itself before every timed change.
+# runs VACUUM ANALYZE and CHECKPOINT itself before every timed change.  So is
+# the scheduler: every refresh is the script's (a scheduled one in between
+# would take a timed refresh's changes, or its claim).
 start_server "$dir" "$port" "shared_buffers = '1GB'
 work_mem = '64MB'
 max_wal_size = '4GB'
 checkpoint_timeout = '30min'
-autovacuum = off"
+autovacuum = off
+trickle.enabled = off"
 
 create_st_mode() { create_st "$1" "$2" "$MODE"; }
 
@@ -370,6 +373,6 @@ echo
 echo "### Notes"
 echo
 printf '* %s\n' "${notes[@]}"
-echo "* Server: shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off (VACUUM ANALYZE and CHECKPOINT before each timed change), parallel query at its defaults."
+echo "* Server: shared_buffers 1GB, work_mem 64MB, fsync off, autovacuum off (VACUUM ANALYZE and CHECKPOINT before each timed change), the scheduler off (trickle.enabled = off: every refresh is the script's), parallel query at its defaults."
 echo
 echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(q 'SELECT version()' | cut -d, -f1). Total time $(($(date +%s) - started)) s."

@@ -19,7 +19,8 @@ trap 'stop_server "$dir"' EXIT
 start_server "$dir" "$port" "shared_buffers = '1GB'
 work_mem = '64MB'
 max_wal_size = '4GB'
-checkpoint_timeout = '30min'"
+checkpoint_timeout = '30min'
+trickle.enabled = off"
 q() { as_user psql -X -q -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "$1"; }
 
 q "CREATE EXTENSION trickle"
