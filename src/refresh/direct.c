@@ -1009,9 +1009,9 @@ typedef struct HintedGroup
 #include "lib/sort_template.h"
 
 /*
- * stored_at: group's row, if the tuple at offset off of the page in buf
- * (locked) is one the snapshot sees and it holds the group's key in the
- * group's identity class (see above)
+ * stored_at: whether the tuple at tid, on the page in buf (locked), is
+ * group's row: the snapshot sees it and it holds the group's key in the
+ * group's identity class (see above); if so, a copy becomes group->stored
  */
 static bool
 stored_at(DirectRun *run, Relation rel, Snapshot snapshot, Buffer buf, ItemPointer tid,
@@ -1037,14 +1037,17 @@ stored_at(DirectRun *run, Relation rel, Snapshot snapshot, Buffer buf, ItemPoint
 	HeapCheckForSerializableConflictOut(visible, rel, &tuple, buf, snapshot);
 	if (!visible)
 		return false;
+	/* the slot points at tuple, on this stack: cleared before returning */
 	ExecStoreBufferHeapTuple(&tuple, slot, buf);
 	slot_getallattrs(slot);
-	if ((DatumGetInt64(slot->tts_values[run->rid_att - 1]) & ~TRICKLE_CLASS_MASK) != lo ||
-		!holds_key(run, slot, group))
-		return false;
-	PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetXmin(tuple.t_data));
-	group->stored = ExecCopySlotHeapTuple(slot);
-	return true;
+	if ((DatumGetInt64(slot->tts_values[run->rid_att - 1]) & ~TRICKLE_CLASS_MASK) == lo &&
+		holds_key(run, slot, group))
+	{
+		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetXmin(tuple.t_data));
+		group->stored = ExecCopySlotHeapTuple(slot);
+	}
+	ExecClearTuple(slot);
+	return group->stored != NULL;
 }
 
 /*
@@ -1088,7 +1091,6 @@ find_stored_by_hints(DirectRun *run, Relation rel, Snapshot snapshot, TupleTable
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		for (; i < nhinted && ItemPointerGetBlockNumber(&hinted[i].tid) == block; i++)
 			(void) stored_at(run, rel, snapshot, buf, &hinted[i].tid, hinted[i].group, slot);
-		ExecClearTuple(slot);
 		UnlockReleaseBuffer(buf);
 	}
 	pfree(hinted);

@@ -144,8 +144,8 @@ record_refresh(Oid relid, int64 history_id, TimestampTz started,
 			   const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
 {
-	Oid			types[12] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID,
-	INT8OID, TEXTOID, XID8OID, INT8OID, INT8OID};
+	Oid			types[12] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID,
+		TEXTOID, INT8OID, TEXTOID, XID8OID, INT8OID, INT8OID};
 	Datum		values[12];
 	char		nulls[12] = "            ";
 
@@ -228,9 +228,9 @@ refresh_error_callback(void *arg)
 }
 
 /*
- * Kept statements.  The small statements of every refresh (reading the
- * frontiers, looking for changes, recording the refresh, deleting consumed
- * buffer rows) are prepared once per backend and kept: parsing and planning
+ * Kept statements.  The small statements of every refresh (looking for
+ * changes, deleting consumed buffer rows) are prepared once per backend and
+ * kept (catalog.c keeps the catalog's, recording the refresh): parsing and planning
  * them cost more than running them.  They are keyed by what they are for
  * and the relation they name; the SQL is kept too and compared, so a
  * statement whose text changes is prepared again.  The plan cache replans
