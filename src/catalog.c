@@ -26,6 +26,7 @@
 #include "catalog/pg_extension.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -169,42 +170,60 @@ spi_text(HeapTuple tuple, TupleDesc desc, const char *column)
 }
 
 /*
- * Catalog statements run on every refresh and DDL event keep their plans,
- * looked up by their text (a handful of constant statements).
+ * Kept statements.  The small statements of every refresh (reading the
+ * catalog, looking for changes, recording the refresh, cleaning a buffer)
+ * and of the refresh workers are prepared once per backend and kept:
+ * parsing and planning them cost more than running them.  They are found by
+ * their text, which names the relations they read (a buffer's name is its
+ * source's OID), through a hash of it; a different text under the same hash
+ * replaces the plan.  The plan cache replans a kept statement when a
+ * relation it uses changes, and a relation dropped and created again under
+ * the same name is simply found again by name.
  */
-typedef struct KeptRead
+typedef struct KeptStatement
 {
-	char	   *sql;
+	uint64		key;			/* hash of sql */
+	char	   *sql;			/* in TopMemoryContext */
 	SPIPlanPtr	plan;
-} KeptRead;
+} KeptStatement;
 
-static List *kept_reads = NIL;
+static HTAB *kept_statements = NULL;
 
-static SPIPlanPtr
-kept_statement(const char *sql, int nargs, Oid *argtypes)
+/* trickle_kept_plan: the kept plan of sql, with nargs parameters of argtypes */
+SPIPlanPtr
+trickle_kept_plan(const char *sql, int nargs, const Oid *argtypes)
 {
-	ListCell   *lc;
+	uint64		key = hash_bytes_extended((const unsigned char *) sql, strlen(sql), 0);
+	KeptStatement *kept;
+	bool		found;
 	SPIPlanPtr	plan;
-	KeptRead   *kept;
-	MemoryContext old;
 
-	foreach(lc, kept_reads)
+	if (kept_statements == NULL)
 	{
-		kept = lfirst(lc);
-		if (strcmp(kept->sql, sql) == 0)
-			return kept->plan;
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(KeptStatement);
+		kept_statements = hash_create("trickle kept statements", 64, &ctl,
+									  HASH_ELEM | HASH_BLOBS);
 	}
-	plan = SPI_prepare(sql, nargs, argtypes);
+	kept = hash_search(kept_statements, &key, HASH_FIND, &found);
+	if (found && strcmp(kept->sql, sql) == 0)
+		return kept->plan;
+
+	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "could not keep the plan of \"%s\"", sql);
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	kept = palloc(sizeof(KeptRead));
-	kept->sql = pstrdup(sql);
+	if (found)
+	{
+		SPI_freeplan(kept->plan);
+		pfree(kept->sql);
+	}
+	kept = hash_search(kept_statements, &key, HASH_ENTER, &found);
+	kept->sql = MemoryContextStrdup(TopMemoryContext, sql);
 	kept->plan = plan;
-	kept_reads = lappend(kept_reads, kept);
-	MemoryContextSwitchTo(old);
 	return plan;
 }
 
@@ -223,7 +242,7 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 	TupleDesc	desc;
 	bool		isnull;
 
-	if (SPI_execute_plan(kept_statement("SELECT relid::pg_catalog.oid, query, definition, schedule,"
+	if (SPI_execute_plan(trickle_kept_plan("SELECT relid::pg_catalog.oid, query, definition, schedule,"
 								   " refresh_mode, effective_mode, status, is_populated,"
 								   " frontier_sysid, frontier_relid, frontier,"
 								   " frontier_xid, frontier_ord, mode_reason"
@@ -274,7 +293,7 @@ trickle_catalog_oids(const char *sql, Oid arg)
 	bool		isnull;
 
 	/* not read-only: see what this command wrote so far */
-	if (SPI_execute_plan(kept_statement(sql, 1, argtypes), values, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(trickle_kept_plan(sql, 1, argtypes), values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not run \"%s\"", sql);
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -325,7 +344,7 @@ void
 trickle_catalog_exec_kept(const char *sql, int nargs, Oid *argtypes,
 						  Datum *values, const char *nulls)
 {
-	trickle_catalog_exec_plan(kept_statement(sql, nargs, argtypes), sql, nargs, argtypes,
+	trickle_catalog_exec_plan(trickle_kept_plan(sql, nargs, argtypes), sql, nargs, argtypes,
 							  values, nulls);
 }
 

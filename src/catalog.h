@@ -52,6 +52,7 @@ extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
 extern List *trickle_catalog_oids(const char *sql, Oid arg);
 extern void trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 								 Datum *values, const char *nulls);
+extern SPIPlanPtr trickle_kept_plan(const char *sql, int nargs, const Oid *argtypes);
 extern void trickle_catalog_exec_kept(const char *sql, int nargs, Oid *argtypes,
 									  Datum *values, const char *nulls);
 extern void trickle_catalog_exec_plan(SPIPlanPtr plan, const char *sql, int nargs,

@@ -461,7 +461,7 @@ explain_stream_table(PG_FUNCTION_ARGS)
 			sources = lappend_oid(sources, src->relid);
 			explain_row(rsinfo, "change_buffer", trickle_buffer_name(src->relid));
 		}
-		explain_row(rsinfo, "apply", trickle_direct_explain(trickle_codegen_direct(relid, st.definition),
+		explain_row(rsinfo, "apply", trickle_direct_explain(trickle_codegen_direct(relid, st.definition, NULL),
 														   relid));
 		explain_row(rsinfo, "delta_sql", trickle_codegen_apply(relid, st.definition, sources, NULL));
 		explain_row(rsinfo, "full_sql", trickle_codegen_state(plan, columns));

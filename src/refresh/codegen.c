@@ -951,32 +951,24 @@ apply_entry(Oid relid, const char *definition, const char *target, TrickleIvmPla
 }
 
 /*
- * trickle_codegen_insert_only: whether stream table relid's delta is right
- * only for changes that insert (a recursive WITH query): a refresh whose
- * changes delete or update must recompute.
- */
-bool
-trickle_codegen_insert_only(Oid relid, const char *definition)
-{
-	TrickleIvmPlan *plan;
-	List	   *columns;
-
-	return apply_entry(relid, definition, trickle_relation_qualified_name(relid),
-					   &plan, &columns)->insert_only;
-}
-
-/*
  * trickle_codegen_direct: how stream table relid is applied directly
- * (src/refresh/direct.c), or NULL when it goes through the MERGE.
+ * (src/refresh/direct.c), or NULL when it goes through the MERGE; and, when
+ * insert_only is not NULL, whether its delta is right only for changes that
+ * insert (a recursive WITH query): a refresh whose changes delete or update
+ * must recompute.
  */
 TrickleDirect *
-trickle_codegen_direct(Oid relid, const char *definition)
+trickle_codegen_direct(Oid relid, const char *definition, bool *insert_only)
 {
 	TrickleIvmPlan *plan;
 	List	   *columns;
+	ApplyCacheEntry *entry = apply_entry(relid, definition,
+										 trickle_relation_qualified_name(relid),
+										 &plan, &columns);
 
-	return apply_entry(relid, definition, trickle_relation_qualified_name(relid),
-					   &plan, &columns)->direct;
+	if (insert_only)
+		*insert_only = entry->insert_only;
+	return entry->direct;
 }
 
 /*

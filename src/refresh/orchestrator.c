@@ -227,84 +227,11 @@ refresh_error_callback(void *arg)
 	errcontext("refresh of stream table \"%s\"", (const char *) arg);
 }
 
-/*
- * Kept statements.  The small statements of every refresh (looking for
- * changes, deleting consumed buffer rows) are prepared once per backend and
- * kept (catalog.c keeps the catalog's, recording the refresh): parsing and planning
- * them cost more than running them.  They are keyed by what they are for
- * and the relation they name; the SQL is kept too and compared, so a
- * statement whose text changes is prepared again.  The plan cache replans
- * a kept statement when a relation it uses changes, and a relation dropped
- * and created again under the same name is simply found again by name.
- */
-typedef struct KeptKey
-{
-	TrickleKept kind;
-	Oid			relid;
-} KeptKey;
-
-typedef struct KeptEntry
-{
-	KeptKey		key;
-	char	   *sql;			/* in TopMemoryContext */
-	SPIPlanPtr	plan;
-} KeptEntry;
-
-static HTAB *kept_statements = NULL;
-
-/*
- * trickle_refresh_kept_plan: the kept plan of sql, the statement of kind
- * for relid, with nargs parameters of argtypes.  Needs SPI.
- */
-SPIPlanPtr
-trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
-						  int nargs, const Oid *argtypes)
-{
-	KeptKey		key;
-	KeptEntry  *entry;
-	bool		found;
-	SPIPlanPtr	plan;
-
-	if (kept_statements == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(KeptKey);
-		ctl.entrysize = sizeof(KeptEntry);
-		kept_statements = hash_create("trickle kept statements", 64, &ctl,
-									  HASH_ELEM | HASH_BLOBS);
-	}
-	memset(&key, 0, sizeof(key));
-	key.kind = kind;
-	key.relid = relid;
-	entry = hash_search(kept_statements, &key, HASH_FIND, &found);
-	if (found && strcmp(entry->sql, sql) == 0)
-		return entry->plan;
-	if (found)
-	{
-		SPI_freeplan(entry->plan);
-		pfree(entry->sql);
-		hash_search(kept_statements, &key, HASH_REMOVE, NULL);
-	}
-
-	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
-	if (plan == NULL)
-		elog(ERROR, "could not plan \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not keep the plan of \"%s\"", sql);
-	entry = hash_search(kept_statements, &key, HASH_ENTER, &found);
-	entry->plan = plan;
-	entry->sql = MemoryContextStrdup(TopMemoryContext, sql);
-	return plan;
-}
-
 /* runs one read-only kept statement with snapshot and the delta parameters */
 static void
-run_read(TrickleKept kind, Oid relid, const char *sql, Snapshot snapshot,
-		 Datum *values, const char *nulls)
+run_read(const char *sql, Snapshot snapshot, Datum *values, const char *nulls)
 {
-	SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, relid, sql, TRICKLE_DELTA_NPARAMS,
-												 trickle_delta_param_types);
+	SPIPlanPtr	plan = trickle_kept_plan(sql, TRICKLE_DELTA_NPARAMS, trickle_delta_param_types);
 
 	if (SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
 							 true, false, 0) != SPI_OK_SELECT)
@@ -402,8 +329,7 @@ scan_changes(List *sources, Snapshot snapshot, Datum *params, const char *nulls,
 			continue;
 		changes = trickle_delta_changes_sql(source, "b");
 
-		run_read(TRICKLE_KEPT_SCAN_CHANGES, source,
-				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
+		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w <> 0),"
 						  " EXISTS (SELECT FROM %s AND b.__w = 0)",
 						  changes, changes),
 				 snapshot, params, nulls);
@@ -427,8 +353,7 @@ first_removal(List *changed, Snapshot snapshot, Datum *params, const char *nulls
 	{
 		Oid			source = lfirst_oid(lc);
 
-		run_read(TRICKLE_KEPT_REMOVALS, source,
-				 psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w < 0)",
+		run_read(psprintf("SELECT EXISTS (SELECT FROM %s AND b.__w < 0)",
 						  trickle_delta_changes_sql(source, "b")),
 				 snapshot, params, nulls);
 		if (spi_bool(1))
@@ -459,13 +384,12 @@ recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
  * would cost more than most deltas)
  */
 static void
-apply_changes(Oid relid, const TrickleStreamTable *st, List *changed, Snapshot snapshot,
-			  Datum *params, const char *nulls, TrickleRefreshResult *result)
+apply_changes(Oid relid, const TrickleStreamTable *st, TrickleDirect *direct, List *changed,
+			  Snapshot snapshot, Datum *params, const char *nulls, TrickleRefreshResult *result)
 {
 	SPIPlanPtr	plan;
 	int			nestlevel;
 	int			rc;
-	TrickleDirect *direct = trickle_codegen_direct(relid, st->definition);
 	int64		updated;
 
 	if (direct && trickle_direct_apply(direct, relid, snapshot, params, nulls,
@@ -523,6 +447,8 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	ListCell   *lc;
 	List	   *changed = NIL;
 	bool		marked = false;
+	TrickleDirect *direct = NULL;
+	bool		insert_only = false;
 
 	foreach(lc, sources)
 	{
@@ -557,11 +483,13 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 			return false;
 		}
 		else
+		{
 			result->action = TRICKLE_ACTION_DIFFERENTIAL;
+			direct = trickle_codegen_direct(relid, st->definition, &insert_only);
+		}
 
 		/* a recursive WITH query follows insertions only (src/ivm/recursive.c) */
-		if (result->action == TRICKLE_ACTION_DIFFERENTIAL &&
-			trickle_codegen_insert_only(relid, st->definition))
+		if (insert_only)
 		{
 			Oid			removal = first_removal(changed, snapshot, params, nulls);
 
@@ -576,7 +504,7 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 
 	trickle_guard_allow_write(relid);
 	if (result->action == TRICKLE_ACTION_DIFFERENTIAL)
-		apply_changes(relid, st, changed, snapshot, params, nulls, result);
+		apply_changes(relid, st, direct, changed, snapshot, params, nulls, result);
 	else
 		recompute(relid, st, snapshot, result);
 	trickle_guard_release();

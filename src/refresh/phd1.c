@@ -58,6 +58,7 @@
 #include "utils/rel.h"
 #include "utils/xid8.h"
 
+#include "catalog.h"
 #include "cdc/cdc.h"
 #include "refresh/refresh.h"
 #include "trickle.h"
@@ -79,12 +80,11 @@ int			trickle_buffer_truncate_threshold = 2048;
 	" WHERE s.source = $1 AND c.effective_mode = 'DIFFERENTIAL')"
 
 /*
- * runs sql (a kept plan of kind) as the extension owner, with a snapshot
+ * runs sql (its plan kept: trickle_kept_plan) as the extension owner, with a snapshot
  * that sees this refresh's frontier; returns SPI's code
  */
 static int
-run_as_owner(TrickleKept kind, Oid source, const char *sql, int nargs, Oid *argtypes,
-			 Datum *values)
+run_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -95,7 +95,7 @@ run_as_owner(TrickleKept kind, Oid source, const char *sql, int nargs, Oid *argt
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		SPIPlanPtr	plan = trickle_refresh_kept_plan(kind, source, sql, nargs, argtypes);
+		SPIPlanPtr	plan = trickle_kept_plan(sql, nargs, argtypes);
 
 		rc = SPI_execute_snapshot(plan, values, NULL, InvalidSnapshot, InvalidSnapshot,
 								  false, false, 0);
@@ -126,8 +126,7 @@ truncate_consumed(Oid source, Oid buffer)
 	 * row at or above the cutoff" is planned before the cutoff is known, as
 	 * a sequential scan of the whole buffer
 	 */
-	rc = run_as_owner(TRICKLE_KEPT_CONSUMED, source,
-					  psprintf("SELECT c.cutoff IS NOT NULL AND COALESCE((SELECT b.__xid FROM %s b"
+	rc = run_as_owner(psprintf("SELECT c.cutoff IS NOT NULL AND COALESCE((SELECT b.__xid FROM %s b"
 							   " ORDER BY b.__xid DESC, b.__ord DESC LIMIT 1) < c.cutoff, true)"
 							   " FROM (SELECT %s AS cutoff) c",
 							   trickle_buffer_name(source), CUTOFF_SQL),
@@ -142,8 +141,7 @@ truncate_consumed(Oid source, Oid buffer)
 		UnlockRelationOid(buffer, AccessExclusiveLock);
 		return false;
 	}
-	rc = run_as_owner(TRICKLE_KEPT_CLEANUP_TRUNCATE, source,
-					  psprintf("TRUNCATE ONLY %s", trickle_buffer_name(source)),
+	rc = run_as_owner(psprintf("TRUNCATE ONLY %s", trickle_buffer_name(source)),
 					  0, NULL, NULL);
 	if (rc != SPI_OK_UTILITY)
 		elog(ERROR, "buffer truncation failed: %s", SPI_result_code_string(rc));
@@ -182,8 +180,7 @@ trickle_phd1_cleanup(Oid source)
 	 * keeps from truncation would be read whole at every refresh of the
 	 * others, to delete nothing.
 	 */
-	rc = run_as_owner(TRICKLE_KEPT_CLEANUP, source,
-					  psprintf("DELETE FROM %s WHERE __xid < %s"
+	rc = run_as_owner(psprintf("DELETE FROM %s WHERE __xid < %s"
 							   " AND (SELECT o.__xid FROM %s o ORDER BY o.__xid, o.__ord LIMIT 1) < %s",
 							   trickle_buffer_name(source), CUTOFF_SQL,
 							   trickle_buffer_name(source), CUTOFF_SQL),

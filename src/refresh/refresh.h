@@ -42,19 +42,7 @@ typedef struct TrickleRefreshResult
 	const char *reason;			/* why a DIFFERENTIAL stream table ran FULL */
 } TrickleRefreshResult;
 
-/* statements of the refresh path kept prepared (src/refresh/orchestrator.c) */
-typedef enum TrickleKept
-{
-	TRICKLE_KEPT_SCAN_CHANGES,	/* per source */
-	TRICKLE_KEPT_CLEANUP,		/* per source */
-	TRICKLE_KEPT_CONSUMED,		/* per source */
-	TRICKLE_KEPT_CLEANUP_TRUNCATE,	/* per source */
-	TRICKLE_KEPT_REMOVALS		/* per source */
-} TrickleKept;
-
 /* src/refresh/orchestrator.c; callers hold an SPI connection */
-extern SPIPlanPtr trickle_refresh_kept_plan(TrickleKept kind, Oid relid, const char *sql,
-											int nargs, const Oid *argtypes);
 extern TrickleRefreshResult trickle_refresh(Oid relid, bool full,
 											TrickleInitiator initiator,
 											int64 history_id);
@@ -85,8 +73,8 @@ extern TrickleIvmPlan *trickle_codegen_plan(Oid relid, const char *definition,
 											List **columns);
 extern char *trickle_codegen_apply(Oid relid, const char *definition, List *changed,
 								   SPIPlanPtr *prepared);
-extern bool trickle_codegen_insert_only(Oid relid, const char *definition);
-extern struct TrickleDirect *trickle_codegen_direct(Oid relid, const char *definition);
+extern struct TrickleDirect *trickle_codegen_direct(Oid relid, const char *definition,
+													bool *insert_only);
 extern char *trickle_codegen_state(TrickleIvmPlan *plan, List *columns);
 extern List *trickle_codegen_state_keys(TrickleIvmPlan *plan, List *columns);
 
