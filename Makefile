@@ -12,6 +12,7 @@ OBJS = \
 	src/guc.o \
 	src/gucenum.o \
 	src/catalog.o \
+	src/catalog_rows.o \
 	src/api/api.o \
 	src/api/query.o \
 	src/api/rename.o \

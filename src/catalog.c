@@ -7,7 +7,8 @@
  * method "trickle" is only a pre-filter (anyone can restore a table with it).
  * The guard asks trickle_classify_relation from inside executor and utility
  * hooks, so that check reads the catalog's primary-key index directly and
- * needs no SPI.  Everything else goes through SPI; writes switch to the
+ * needs no SPI; so do the rows every refresh reads and writes
+ * (catalog_rows.c).  Everything else goes through SPI; writes switch to the
  * extension owner for the duration of one statement (the user id is restored
  * by transaction abort if the statement fails).
  *
@@ -161,14 +162,6 @@ trickle_classify_relation(Oid relid)
 	return kind;
 }
 
-static char *
-spi_text(HeapTuple tuple, TupleDesc desc, const char *column)
-{
-	char	   *value = SPI_getvalue(tuple, desc, SPI_fnumber(desc, column));
-
-	return value ? pstrdup(value) : NULL;
-}
-
 /*
  * Kept statements.  The small statements of every refresh (reading the
  * catalog, looking for changes, recording the refresh, cleaning a buffer)
@@ -225,57 +218,6 @@ trickle_kept_plan(const char *sql, int nargs, const Oid *argtypes)
 	kept->sql = MemoryContextStrdup(TopMemoryContext, sql);
 	kept->plan = plan;
 	return plan;
-}
-
-/*
- * trickle_catalog_load: fill *st from trickle.catalog; false if not found.
- * Strings are palloc'd in the caller's context (not SPI's).
- */
-bool
-trickle_catalog_load(Oid relid, TrickleStreamTable *st)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext spi;
-	HeapTuple	tuple;
-	TupleDesc	desc;
-	bool		isnull;
-
-	if (SPI_execute_plan(trickle_kept_plan("SELECT relid::pg_catalog.oid, query, definition, schedule,"
-								   " refresh_mode, effective_mode, status, is_populated,"
-								   " frontier_sysid, frontier_relid, frontier,"
-								   " frontier_xid, frontier_ord, mode_reason"
-								   " FROM trickle.catalog WHERE relid OPERATOR(pg_catalog.=) $1",
-								   1, argtypes),
-						 values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read trickle.catalog");
-	if (SPI_processed == 0)
-		return false;
-
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	spi = MemoryContextSwitchTo(caller);
-	st->relid = relid;
-	st->query = spi_text(tuple, desc, "query");
-	st->definition = spi_text(tuple, desc, "definition");
-	st->schedule = spi_text(tuple, desc, "schedule");
-	st->refresh_mode = spi_text(tuple, desc, "refresh_mode");
-	st->effective_mode = spi_text(tuple, desc, "effective_mode");
-	st->status = spi_text(tuple, desc, "status");
-	st->is_populated = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
-	st->frontier_sysid = DatumGetInt64(SPI_getbinval(tuple, desc, 9, &isnull));
-	st->frontier_relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 10, &isnull));
-	st->frontier = spi_text(tuple, desc, "frontier");
-	st->mode_reason = spi_text(tuple, desc, "mode_reason");
-	st->frontier_xid = U64FromFullTransactionId(DatumGetFullTransactionId(SPI_getbinval(tuple, desc, 12, &isnull)));
-	if (isnull)
-		st->frontier_xid = 0;
-	st->frontier_ord = DatumGetInt64(SPI_getbinval(tuple, desc, 13, &isnull));
-	if (isnull)
-		st->frontier_ord = 0;
-	MemoryContextSwitchTo(spi);
-	return true;
 }
 
 /*

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "nodes/pg_list.h"
 
@@ -48,7 +49,6 @@ extern bool trickle_frontier_is_foreign(const TrickleStreamTable *st);
  * so that any role that may create a stream table can record it without
  * holding privileges on the catalog itself.
  */
-extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
 extern List *trickle_catalog_oids(const char *sql, Oid arg);
 extern void trickle_catalog_exec(const char *sql, int nargs, Oid *argtypes,
 								 Datum *values, const char *nulls);
@@ -57,6 +57,30 @@ extern void trickle_catalog_exec_kept(const char *sql, int nargs, Oid *argtypes,
 									  Datum *values, const char *nulls);
 extern void trickle_catalog_exec_plan(SPIPlanPtr plan, const char *sql, int nargs,
 									  Oid *argtypes, Datum *values, const char *nulls);
+
+/* what a refresh records (catalog_rows.c) */
+typedef struct TrickleRefreshRecord
+{
+	Oid			relid;
+	int64		history_id;		/* a refresh worker's RUNNING row; 0: add one */
+	TimestampTz started;
+	const char *action;
+	int64		rows_inserted;
+	int64		rows_deleted;
+	const char *initiated_by;
+	const char *reason;			/* NULL: none */
+	const char *frontier;		/* pg_snapshot as text; NULL: none */
+	uint64		frontier_xid;	/* 0: none */
+	int64		frontier_ord;
+} TrickleRefreshRecord;
+
+/*
+ * catalog_rows.c: the rows of every refresh, read and written without SPI
+ * (recording falls back to SQL, so it needs an open SPI connection)
+ */
+extern bool trickle_catalog_load(Oid relid, TrickleStreamTable *st);
+extern List *trickle_catalog_sources(Oid relid);
+extern void trickle_catalog_record_refresh(const TrickleRefreshRecord *rec);
 
 /* resolve a user-given stream table name; errors if it is not one */
 extern Oid	trickle_resolve_stream_table(text *name, LOCKMODE lockmode,

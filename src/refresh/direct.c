@@ -502,6 +502,8 @@ typedef struct DirectRun
 	bool	   *argbyval;
 	classes_hash *groups;
 	List	   *order;			/* of DirectGroup, in order of appearance */
+	uint64		nchanges;		/* change rows read (before the WHERE clause) */
+	bool		truncated;		/* a TRUNCATE marker was read */
 } DirectRun;
 
 static AttrNumber
@@ -706,8 +708,11 @@ add_change(DirectRun *run, TupleTableSlot *slot, int32 w)
 
 /*
  * read_changes: sums the buffer rows the refresh reads (see
- * trickle_delta_changes_sql for the test, and for params) into groups.
- * Returns why the MERGE must do the refresh instead, or NULL: the groups
+ * trickle_delta_changes_sql for the test, and for params) into groups,
+ * counting them in run->nchanges (none: the refresh has nothing to do).  A
+ * TRUNCATE marker among them stops the read and sets run->truncated (the
+ * refresh recomputes).  Otherwise returns why the MERGE must do the refresh
+ * instead, or NULL: the groups
  * outgrow half the memory a hash aggregate may use (work_mem times
  * hash_mem_multiplier; the other half is for the stored rows found later),
  * where the MERGE's grouping spills to disk; or a row was removed and the
@@ -765,8 +770,8 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 			w = DatumGetInt32(slot->tts_values[run->w_att - 1]);
 			xid = U64FromFullTransactionId(DatumGetFullTransactionId(slot->tts_values[run->xid_att - 1]));
 			/* the range again: a page the bitmap lost track of is read whole */
-			if (w == 0 || xid < lo || xid >= hi)
-				continue;		/* a marker, or out of the range */
+			if (xid < lo || xid >= hi)
+				continue;
 			if (xid < unread)
 			{
 				if (has_own && xid == own)
@@ -780,6 +785,14 @@ read_changes(DirectRun *run, Relation buffer, Snapshot snapshot, Datum *params,
 														  params[4])))
 					continue;
 			}
+			if (w == 0)
+			{
+				/* a TRUNCATE marker: the refresh recomputes */
+				run->truncated = true;
+				stop = "its source was truncated";
+				break;
+			}
+			run->nchanges++;
 			run->econtext->ecxt_scantuple = slot;
 			if (run->qual == NULL || ExecQual(run->qual, run->econtext))
 			{
@@ -1507,11 +1520,13 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 /*
  * trickle_direct_apply: applies the changes the refresh reads (snapshot,
  * params and nulls as for the MERGE, see trickle_delta_changes_sql) to
- * stream table relid directly, counting the rows written.  False, having
- * done nothing, when relid must go through the MERGE (see the file
- * comment).  The caller holds the refresh's locks.
+ * stream table relid directly, counting the rows written.  Having written
+ * nothing, it finds that there were no changes, or that a source was
+ * truncated (no change is applied then: the refresh recomputes), or hands
+ * the refresh to the MERGE (see the file comment).  The caller holds the
+ * refresh's locks.
  */
-bool
+TrickleDirectOutcome
 trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum *params,
 					 const char *nulls, int64 *inserted, int64 *updated, int64 *deleted)
 {
@@ -1520,26 +1535,26 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	Relation	buffer;
 	DirectRun	run;
 	MemoryContext old;
-	bool		ok;
+	TrickleDirectOutcome outcome = TRICKLE_DIRECT_MERGE;
 
 	*inserted = *updated = *deleted = 0;
 	if (!trickle_direct_apply_enabled)
-		return false;
+		return TRICKLE_DIRECT_MERGE;
 	bufrelid = trickle_buffer_relid(direct->source);
 	if (!OidIsValid(bufrelid))
-		return false;
+		return TRICKLE_DIRECT_MERGE;
 	rel = table_open(relid, RowExclusiveLock);
 	if (why_not(rel) != NULL)
 	{
 		table_close(rel, RowExclusiveLock);
-		return false;
+		return TRICKLE_DIRECT_MERGE;
 	}
 	buffer = table_open(bufrelid, AccessShareLock);
 	if (!OidIsValid(RelationGetPrimaryKeyIndex(buffer)))
 	{
 		table_close(buffer, AccessShareLock);
 		table_close(rel, RowExclusiveLock);
-		return false;
+		return TRICKLE_DIRECT_MERGE;
 	}
 
 	memset(&run, 0, sizeof(run));
@@ -1547,19 +1562,26 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	run.context = AllocSetContextCreate(CurrentMemoryContext, "trickle direct apply",
 										ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(run.context);
-	ok = resolve(&run, buffer, rel);
-	if (ok)
+	if (resolve(&run, buffer, rel))
 	{
 		const char *stop;
 
 		run.groups = classes_create(run.context, 1024, NULL);
 		stop = read_changes(&run, buffer, snapshot, params, nulls);
-		if (stop == NULL)
-			stop = write_groups(&run, rel, snapshot, inserted, updated, deleted);
-		ok = stop == NULL;
-		if (!ok)
-			elog(DEBUG1, "trickle: the MERGE refreshes %s: %s",
-				 RelationGetRelationName(rel), stop);
+		if (run.truncated)
+			outcome = TRICKLE_DIRECT_TRUNCATED;
+		else if (stop == NULL && run.nchanges == 0)
+			outcome = TRICKLE_DIRECT_NO_CHANGES;
+		else
+		{
+			if (stop == NULL)
+				stop = write_groups(&run, rel, snapshot, inserted, updated, deleted);
+			if (stop == NULL)
+				outcome = TRICKLE_DIRECT_APPLIED;
+			else
+				elog(DEBUG1, "trickle: the MERGE refreshes %s: %s",
+					 RelationGetRelationName(rel), stop);
+		}
 	}
 	if (run.estate)
 		FreeExecutorState(run.estate);
@@ -1567,7 +1589,7 @@ trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot, Datum 
 	MemoryContextDelete(run.context);
 	table_close(buffer, AccessShareLock);
 	table_close(rel, RowExclusiveLock);
-	if (ok)
+	if (outcome == TRICKLE_DIRECT_APPLIED)
 		CommandCounterIncrement();
-	return ok;
+	return outcome;
 }

@@ -136,70 +136,28 @@ typedef struct Frontier
 
 /*
  * record_refresh: the refresh's history row (a refresh worker's RUNNING row
- * completed, or a new one) and the stream table's new frontier, in one
- * statement
+ * completed, or a new one) and the stream table's new frontier
  */
 static void
 record_refresh(Oid relid, int64 history_id, TimestampTz started,
 			   const TrickleRefreshResult *result,
 			   TrickleInitiator initiator, const Frontier *frontier)
 {
-	Oid			types[12] = {OIDOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, TEXTOID,
-		TEXTOID, INT8OID, TEXTOID, XID8OID, INT8OID, INT8OID};
-	Datum		values[12];
-	char		nulls[12] = "            ";
+	TrickleRefreshRecord rec;
 
-	values[0] = ObjectIdGetDatum(relid);
-	values[1] = TimestampTzGetDatum(started);
-	values[2] = CStringGetTextDatum(action_names[result->action]);
-	values[3] = Int64GetDatum(result->rows_inserted);
-	values[4] = Int64GetDatum(result->rows_deleted);
-	values[5] = CStringGetTextDatum(initiator_names[initiator]);
-	if (result->reason)
-		values[6] = CStringGetTextDatum(result->reason);
-	else
-		nulls[6] = 'n';
-	values[7] = Int64GetDatum((int64) GetSystemIdentifier());
-	if (frontier->snapshot)
-		values[8] = CStringGetTextDatum(frontier->snapshot);
-	else
-		nulls[8] = 'n';
-	if (frontier->snapshot && FullTransactionIdIsValid(frontier->xid))
-		values[9] = FullTransactionIdGetDatum(frontier->xid);
-	else
-		nulls[9] = 'n';
-	values[10] = Int64GetDatum(frontier->ord);
-	values[11] = Int64GetDatum(history_id);
-
-#define RECORD_FRONTIER \
-	" UPDATE trickle.catalog SET is_populated = true, last_refresh_at = $2," \
-	" consecutive_errors = 0, frontier_sysid = $8, frontier_relid = $1," \
-	" frontier = $9::pg_catalog.pg_snapshot, frontier_xid = $10, frontier_ord = $11" \
-	" WHERE relid = $1"
-	if (history_id != 0)
-		trickle_catalog_exec_kept("WITH h AS (UPDATE trickle.refresh_history SET status = 'COMPLETED',"
-								  " finished_at = pg_catalog.clock_timestamp(), action = $3,"
-								  " rows_inserted = $4, rows_deleted = $5, reason = $7"
-								  " WHERE refresh_id = $12 AND stream_table = $1 AND initiated_by = $6)"
-								  RECORD_FRONTIER,
-								  12, types, values, nulls);
-	else
-		trickle_catalog_exec_kept("WITH h AS (INSERT INTO trickle.refresh_history (stream_table,"
-								  " started_at, finished_at, action, status, rows_inserted,"
-								  " rows_deleted, initiated_by, reason)"
-								  " VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, 'COMPLETED', $4, $5,"
-								  " $6, $7))"
-								  RECORD_FRONTIER,
-								  12, types, values, nulls);
-#undef RECORD_FRONTIER
-}
-
-/* the sources recorded for relid */
-static List *
-catalog_sources(Oid relid)
-{
-	return trickle_catalog_oids("SELECT source::pg_catalog.oid FROM trickle.sources"
-								" WHERE relid = $1", relid);
+	rec.relid = relid;
+	rec.history_id = history_id;
+	rec.started = started;
+	rec.action = action_names[result->action];
+	rec.rows_inserted = result->rows_inserted;
+	rec.rows_deleted = result->rows_deleted;
+	rec.initiated_by = initiator_names[initiator];
+	rec.reason = result->reason;
+	rec.frontier = frontier->snapshot;
+	rec.frontier_xid = FullTransactionIdIsValid(frontier->xid) ?
+		U64FromFullTransactionId(frontier->xid) : 0;
+	rec.frontier_ord = frontier->ord;
+	trickle_catalog_record_refresh(&rec);
 }
 
 /*
@@ -384,22 +342,12 @@ recompute(Oid relid, const TrickleStreamTable *st, Snapshot snapshot,
  * would cost more than most deltas)
  */
 static void
-apply_changes(Oid relid, const TrickleStreamTable *st, TrickleDirect *direct, List *changed,
+apply_changes(Oid relid, const TrickleStreamTable *st, List *changed,
 			  Snapshot snapshot, Datum *params, const char *nulls, TrickleRefreshResult *result)
 {
 	SPIPlanPtr	plan;
 	int			nestlevel;
 	int			rc;
-	int64		updated;
-
-	if (direct && trickle_direct_apply(direct, relid, snapshot, params, nulls,
-									   &result->rows_inserted, &updated,
-									   &result->rows_deleted))
-	{
-		result->rows_inserted += updated;
-		result->rows_deleted += updated;
-		return;
-	}
 
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("plan_cache_mode", "force_generic_plan",
@@ -447,8 +395,9 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 	ListCell   *lc;
 	List	   *changed = NIL;
 	bool		marked = false;
-	TrickleDirect *direct = NULL;
+	TrickleDirect *direct;
 	bool		insert_only = false;
+	bool		applied = false;
 
 	foreach(lc, sources)
 	{
@@ -473,20 +422,36 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 														 * replaced: views.c */
 	else
 	{
-		changed = scan_changes(sources, snapshot, params, nulls, &marked);
-		if (marked)
+		TrickleDirectOutcome outcome = TRICKLE_DIRECT_MERGE;
+
+		direct = trickle_codegen_direct(relid, st->definition, &insert_only);
+		if (direct != NULL && !insert_only)
+		{
+			int64		updated;
+
+			/* reads the changes itself: nothing, a truncation, or applied */
+			trickle_guard_allow_write(relid);
+			outcome = trickle_direct_apply(direct, relid, snapshot, params, nulls,
+										   &result->rows_inserted, &updated,
+										   &result->rows_deleted);
+			trickle_guard_release();
+			result->rows_inserted += updated;
+			result->rows_deleted += updated;
+		}
+		if (outcome == TRICKLE_DIRECT_MERGE)
+			changed = scan_changes(sources, snapshot, params, nulls, &marked);
+		if (outcome == TRICKLE_DIRECT_TRUNCATED || marked)
 			result->action = TRICKLE_ACTION_REINITIALIZE;
-		else if (changed == NIL)
+		else if (outcome == TRICKLE_DIRECT_NO_CHANGES ||
+				 (outcome == TRICKLE_DIRECT_MERGE && changed == NIL))
 		{
 			UnregisterSnapshot(snapshot);
 			result->action = TRICKLE_ACTION_NO_DATA;
 			return false;
 		}
 		else
-		{
 			result->action = TRICKLE_ACTION_DIFFERENTIAL;
-			direct = trickle_codegen_direct(relid, st->definition, &insert_only);
-		}
+		applied = outcome == TRICKLE_DIRECT_APPLIED;
 
 		/* a recursive WITH query follows insertions only (src/ivm/recursive.c) */
 		if (insert_only)
@@ -502,12 +467,15 @@ refresh_differential(Oid relid, const TrickleStreamTable *st, List *sources, boo
 		}
 	}
 
-	trickle_guard_allow_write(relid);
-	if (result->action == TRICKLE_ACTION_DIFFERENTIAL)
-		apply_changes(relid, st, direct, changed, snapshot, params, nulls, result);
-	else
-		recompute(relid, st, snapshot, result);
-	trickle_guard_release();
+	if (!applied)
+	{
+		trickle_guard_allow_write(relid);
+		if (result->action == TRICKLE_ACTION_DIFFERENTIAL)
+			apply_changes(relid, st, changed, snapshot, params, nulls, result);
+		else
+			recompute(relid, st, snapshot, result);
+		trickle_guard_release();
+	}
 
 	/* the refresh wrote, so its transaction has an xid now */
 	if (!FullTransactionIdIsValid(frontier->xid))
@@ -554,7 +522,7 @@ trickle_refresh(Oid relid, bool full, TrickleInitiator initiator, int64 history_
 	error_context_stack = &errcallback;
 
 	differential = strcmp(st.effective_mode, "DIFFERENTIAL") == 0;
-	sources = catalog_sources(relid);
+	sources = trickle_catalog_sources(relid);
 	result.action = trickle_frontier_is_foreign(&st) ?
 		TRICKLE_ACTION_REINITIALIZE : TRICKLE_ACTION_FULL;
 

@@ -111,9 +111,20 @@ typedef struct TrickleDirect TrickleDirect;
 
 extern bool trickle_direct_apply_enabled;
 extern TrickleDirect *trickle_direct_plan(TrickleIvmPlan *plan, List *columns);
-extern bool trickle_direct_apply(TrickleDirect *direct, Oid relid, Snapshot snapshot,
-								 Datum *params, const char *nulls,
-								 int64 *inserted, int64 *updated, int64 *deleted);
+
+/* what the direct apply did */
+typedef enum TrickleDirectOutcome
+{
+	TRICKLE_DIRECT_APPLIED,		/* the changes are applied */
+	TRICKLE_DIRECT_NO_CHANGES,	/* there were none to read */
+	TRICKLE_DIRECT_TRUNCATED,	/* a source was truncated: recompute */
+	TRICKLE_DIRECT_MERGE		/* nothing written: the MERGE must do it */
+} TrickleDirectOutcome;
+
+extern TrickleDirectOutcome trickle_direct_apply(TrickleDirect *direct, Oid relid,
+												 Snapshot snapshot, Datum *params,
+												 const char *nulls, int64 *inserted,
+												 int64 *updated, int64 *deleted);
 extern char *trickle_direct_explain(TrickleDirect *direct, Oid relid);
 
 /* src/refresh/phd1.c: delete buffer rows every consumer has read */

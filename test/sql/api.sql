@@ -51,6 +51,21 @@ SELECT action, status, rows_inserted, rows_deleted, initiated_by, finished_at >=
   FROM trickle.refresh_history WHERE stream_table = 'order_totals'::regclass
  ORDER BY refresh_id;
 
+-- a user's trigger on the history fires (the refresh then records itself
+-- with SQL instead of writing the rows directly)
+CREATE TABLE refresh_log (stream_table regclass, action text, status text);
+CREATE FUNCTION log_refresh() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN INSERT INTO refresh_log VALUES (NEW.stream_table, NEW.action, NEW.status); RETURN NEW; END$$;
+CREATE TRIGGER log_refresh AFTER INSERT ON trickle.refresh_history
+  FOR EACH ROW EXECUTE FUNCTION log_refresh();
+UPDATE orders SET amount = amount + 1 WHERE customer_id = 3;
+SELECT action FROM trickle.refresh_stream_table('order_totals');
+SELECT action FROM trickle.refresh_stream_table('order_totals', true);
+SELECT stream_table, action, status FROM refresh_log;
+DROP TRIGGER log_refresh ON trickle.refresh_history;
+DROP FUNCTION log_refresh();
+DROP TABLE refresh_log;
+
 -- duplicate rows (bag semantics) survive a refresh that changes their count
 CREATE TABLE bag (v int);
 INSERT INTO bag VALUES (1), (1), (2), (NULL), (NULL);
