@@ -5,10 +5,10 @@
  *
  * trickle.catalog is the authority on what is a stream table: the access
  * method "trickle" is only a pre-filter (anyone can restore a table with it).
- * The guard asks trickle_classify_relation from inside executor and utility
- * hooks, so that check reads the catalog's primary-key index directly and
- * needs no SPI; so do the rows every refresh reads and writes
- * (catalog_rows.c).  Everything else goes through SPI; writes switch to the
+ * The guard asks trickle_classify_relation (catalog_rows.c) from inside
+ * executor and utility hooks, so that check reads the catalog's primary-key
+ * index directly and needs no SPI; so do the rows every refresh reads and
+ * writes (catalog_rows.c).  Everything else goes through SPI; writes switch to the
  * extension owner for the duration of one statement (the user id is restored
  * by transaction abort if the statement fails).
  *
@@ -104,62 +104,6 @@ trickle_frontier_is_foreign(const TrickleStreamTable *st)
 {
 	return st->frontier_sysid != (int64) GetSystemIdentifier() ||
 		st->frontier_relid != st->relid;
-}
-
-/*
- * trickle_classify_relation: is relid recorded in trickle.catalog, and is its
- * frontier its own?
- *
- * Reads the catalog's primary-key index with the current snapshot, or a
- * catalog snapshot when none is active (utility hooks run before one is
- * pushed for some statements).
- */
-TrickleRelationKind
-trickle_classify_relation(Oid relid)
-{
-	Oid			nsp = trickle_schema_oid();
-	Oid			catoid;
-	Oid			idxoid;
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	TrickleRelationKind kind = TRICKLE_RELATION_OTHER;
-	Snapshot	snapshot;
-
-	if (!OidIsValid(nsp))
-		return kind;
-	catoid = get_relname_relid(TRICKLE_CATALOG, nsp);
-	idxoid = get_relname_relid(TRICKLE_CATALOG "_pkey", nsp);
-	if (!OidIsValid(catoid) || !OidIsValid(idxoid))
-		return kind;
-
-	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetCatalogSnapshot(catoid);
-	rel = table_open(catoid, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, idxoid, true, snapshot, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-	{
-		TupleDesc	desc = RelationGetDescr(rel);
-		bool		isnull;
-		int64		sysid;
-		Oid			frontier_relid;
-
-		sysid = DatumGetInt64(heap_getattr(tuple,
-										   attnameAttNum(rel, "frontier_sysid", false),
-										   desc, &isnull));
-		frontier_relid = DatumGetObjectId(heap_getattr(tuple,
-													   attnameAttNum(rel, "frontier_relid", false),
-													   desc, &isnull));
-		if (sysid == (int64) GetSystemIdentifier() && frontier_relid == relid)
-			kind = TRICKLE_RELATION_STREAM_TABLE;
-		else
-			kind = TRICKLE_RELATION_RESTORED;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return kind;
 }
 
 /*

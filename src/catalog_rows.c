@@ -109,6 +109,7 @@ static const char *const history_columns[HIS_NCOLUMNS] = {
 typedef struct CatalogTables
 {
 	bool		valid;
+	bool		history_valid;	/* history_seq and his[] */
 	Oid			catalog;
 	Oid			sources;
 	Oid			history;
@@ -120,6 +121,22 @@ typedef struct CatalogTables
 } CatalogTables;
 
 static CatalogTables tables;
+
+/*
+ * What trickle_classify_relation needs, kept apart: it runs in executor and
+ * utility hooks, also while the extension's scripts are creating or
+ * updating the tables (when the other columns may be missing).
+ */
+typedef struct ClassifyTables
+{
+	bool		valid;
+	Oid			catalog;
+	Oid			index;			/* its primary key */
+	AttrNumber	sysid;
+	AttrNumber	relid;
+} ClassifyTables;
+
+static ClassifyTables classify;
 static bool callback_registered = false;
 
 static void
@@ -127,7 +144,19 @@ tables_invalidate(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == tables.catalog || relid == tables.sources ||
 		relid == tables.history)
-		tables.valid = false;
+		tables.valid = tables.history_valid = false;
+	if (!OidIsValid(relid) || relid == classify.catalog)
+		classify.valid = false;
+}
+
+static void
+register_callback(void)
+{
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(tables_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
 }
 
 static Oid
@@ -163,16 +192,11 @@ static CatalogTables *
 catalog_tables(void)
 {
 	Oid			nsp;
-	List	   *seqs;
 	int			i;
 
 	if (tables.valid)
 		return &tables;
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(tables_invalidate, (Datum) 0);
-		callback_registered = true;
-	}
+	register_callback();
 	nsp = trickle_schema_oid();
 	if (!OidIsValid(nsp))
 		ereport(ERROR,
@@ -184,17 +208,102 @@ catalog_tables(void)
 	tables.history = table_oid(nsp, "refresh_history");
 	for (i = 0; i < CAT_NCOLUMNS; i++)
 		tables.cat[i] = column(tables.catalog, catalog_columns[i]);
-	for (i = 0; i < HIS_NCOLUMNS; i++)
-		tables.his[i] = column(tables.history, history_columns[i]);
 	tables.src_relid = column(tables.sources, "relid");
 	tables.src_source = column(tables.sources, "source");
-	seqs = getOwnedSequences(tables.history);
+	tables.valid = true;
+	return &tables;
+}
+
+/*
+ * history_tables: catalog_tables with the history's columns too (looked up
+ * only to record a refresh: reading a stream table's rows works while an
+ * ALTER EXTENSION UPDATE that adds one is pending)
+ */
+static CatalogTables *
+history_tables(void)
+{
+	CatalogTables *t = catalog_tables();
+	List	   *seqs;
+	int			i;
+
+	if (t->history_valid)
+		return t;
+	for (i = 0; i < HIS_NCOLUMNS; i++)
+		t->his[i] = column(t->history, history_columns[i]);
+	seqs = getOwnedSequences(t->history);
 	if (list_length(seqs) != 1)
 		elog(ERROR, "trickle.refresh_history should own one sequence, not %d",
 			 list_length(seqs));
-	tables.history_seq = linitial_oid(seqs);
-	tables.valid = true;
-	return &tables;
+	t->history_seq = linitial_oid(seqs);
+	t->history_valid = true;
+	return t;
+}
+
+/*
+ * trickle_classify_relation: is relid recorded in trickle.catalog, and is its
+ * frontier its own?
+ *
+ * Reads the catalog's primary-key index with the current snapshot, or a
+ * catalog snapshot when none is active (utility hooks run before one is
+ * pushed for some statements).  OTHER while the extension is not installed
+ * (or is being created).
+ */
+TrickleRelationKind
+trickle_classify_relation(Oid relid)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	TrickleRelationKind kind = TRICKLE_RELATION_OTHER;
+	Snapshot	snapshot;
+
+	if (!classify.valid)
+	{
+		Oid			nsp = trickle_schema_oid();
+
+		register_callback();
+		if (!OidIsValid(nsp))
+			return kind;
+		classify.catalog = get_relname_relid(TRICKLE_CATALOG, nsp);
+		classify.index = get_relname_relid(TRICKLE_CATALOG "_pkey", nsp);
+		if (!OidIsValid(classify.catalog) || !OidIsValid(classify.index))
+			return kind;
+		classify.sysid = get_attnum(classify.catalog, "frontier_sysid");
+		classify.relid = get_attnum(classify.catalog, "frontier_relid");
+		if (classify.sysid == InvalidAttrNumber || classify.relid == InvalidAttrNumber)
+			return kind;
+		classify.valid = true;
+	}
+
+	/* dropped since (DROP EXTENSION in another session): not a stream table */
+	rel = try_table_open(classify.catalog, AccessShareLock);
+	if (rel == NULL)
+	{
+		classify.valid = false;
+		return kind;
+	}
+	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetCatalogSnapshot(classify.catalog);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, classify.index, true, snapshot, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		int64		sysid;
+		Oid			frontier_relid;
+
+		sysid = DatumGetInt64(heap_getattr(tuple, classify.sysid, desc, &isnull));
+		frontier_relid = DatumGetObjectId(heap_getattr(tuple, classify.relid, desc, &isnull));
+		if (sysid == (int64) GetSystemIdentifier() && frontier_relid == relid)
+			kind = TRICKLE_RELATION_STREAM_TABLE;
+		else
+			kind = TRICKLE_RELATION_RESTORED;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return kind;
 }
 
 /*
@@ -588,7 +697,7 @@ record_by_sql(const TrickleRefreshRecord *rec)
 void
 trickle_catalog_record_refresh(const TrickleRefreshRecord *rec)
 {
-	CatalogTables *t = catalog_tables();
+	CatalogTables *t = history_tables();
 	RowWriter	history;
 	RowWriter	catalog;
 
