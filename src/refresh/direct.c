@@ -502,6 +502,8 @@ typedef struct DirectRun
 	bool	   *argbyval;
 	classes_hash *groups;
 	List	   *order;			/* of DirectGroup, in order of appearance */
+	List	   *by_place;		/* the groups whose row was found, mostly in
+								 * the order of the rows' places */
 	uint64		nchanges;		/* change rows read (before the WHERE clause) */
 	bool		truncated;		/* a TRUNCATE marker was read */
 } DirectRun;
@@ -1001,6 +1003,7 @@ match_stored(DirectRun *run, GroupEntry *entry, TupleTableSlot *slot)
 		if (group->stored == NULL && holds_key(run, slot, group))
 		{
 			group->stored = ExecCopySlotHeapTuple(slot);
+			run->by_place = lappend(run->by_place, group);
 			return;
 		}
 	}
@@ -1058,6 +1061,7 @@ stored_at(DirectRun *run, Relation rel, Snapshot snapshot, Buffer buf, ItemPoint
 	{
 		PredicateLockTID(rel, tid, snapshot, HeapTupleHeaderGetXmin(tuple.t_data));
 		group->stored = ExecCopySlotHeapTuple(slot);
+		run->by_place = lappend(run->by_place, group);
 	}
 	ExecClearTuple(slot);
 	return group->stored != NULL;
@@ -1268,6 +1272,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	TupleTableSlot *old;
 	TupleTableSlot *new;
 	ListCell   *lc;
+	List	   *order;
 	int			missing;
 
 	rte->rtekind = RTE_RELATION;
@@ -1296,7 +1301,21 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	if (meets_nonfinite(run, desc))
 		stop = "a numeric sum meets NaN or an infinity";
 
-	foreach(lc, stop ? NIL : run->order)
+	/*
+	 * Stored rows are rewritten in the order of their places, page after
+	 * page, as they were found (the page and its buffer's header are still
+	 * in the CPU's caches); new groups after them, in the order they appeared
+	 * in, which numbers them as the MERGE does.
+	 */
+	order = run->by_place;
+	foreach(lc, run->order)
+	{
+		DirectGroup *group = lfirst(lc);
+
+		if (group->stored == NULL)
+			order = lappend(order, group);
+	}
+	foreach(lc, stop ? NIL : order)
 	{
 		DirectGroup *group = lfirst(lc);
 		int64		count;
