@@ -11,7 +11,10 @@
 # an UPDATE of 1,000 random rows (a fixed random seed, so two builds see the
 # same changes) and refresh_stream_table.  Printed: instructions per refresh
 # inside refresh_stream_table, and the part of them writing the stream
-# table's rows.  Kernel time (WAL writes, page faults)
+# table's rows; and the misses of callgrind's simulated first-level caches
+# (instruction, data read, data write), which count what instructions do
+# not: a change that makes a refresh's code or data leave the cache between
+# two uses shows there.  Kernel time (WAL writes, page faults)
 # is not counted.  Needs valgrind (installed if missing).  Uses the
 # installed trickle (this script never builds or installs it).
 set -euo pipefail
@@ -47,16 +50,26 @@ stop_server "$dir"
 		echo "SELECT action FROM trickle.refresh_stream_table('st_a');"
 	done
 } | as_user bash -c "cat > '$dir/cycles.sql'"
-as_user valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
+as_user valgrind --tool=callgrind --cache-sim=yes --callgrind-out-file="$dir/callgrind.out" \
 	"$PG_BIN/postgres" --single -D "$dir/data" postgres <"$dir/cycles.sql" >"$dir/single.log" 2>&1
 actions=$(grep -o 'action = "[A-Z_]*"' "$dir/single.log" | sort | uniq -c | awk '{ gsub("\"", "", $4); printf "%s%s ×%s", (NR > 1 ? ", " : ""), $4, $1 }')
 as_user callgrind_annotate --inclusive=yes "$dir/callgrind.out" 2>/dev/null |
 	awk -v n="$CYCLES" -v actions="$actions" -v so="$("$PG_CONFIG" --pkglibdir)/trickle.so" '
 		function num(s) { gsub(",", "", s); return s + 0 }
-		/:refresh_stream_table \[/ && !r { r = num($1) }
+		# columns: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw, each but a zero
+		# followed by its percentage in parentheses
+		function counts(line, c,    i, k, t) {
+			k = 0
+			split(line, t, " ")
+			for (i = 1; k < 9 && i in t; i++)
+				if (t[i] ~ /^[0-9,.]+$/)
+					c[++k] = t[i] == "." ? 0 : num(t[i])
+		}
+		/:refresh_stream_table \[/ && !r { counts($0, rc); r = rc[1] }
 		/:ExecSimpleRelationUpdate \[/ && !u { u = num($1) }
 		END {
 			printf "trickle: %s\n%d cycles of 1,000 random updates of 1M rows, each refreshed (%s)\n", so, n, actions
 			printf "instructions per refresh: %.2fM (refresh_stream_table)\n", r / n / 1e6
 			printf "  of which writing the changed groups'"'"' rows: %.2fM (ExecSimpleRelationUpdate)\n", u / n / 1e6
+			printf "first-level cache misses per refresh: instructions %.0fk, data read %.0fk, data write %.0fk\n", rc[4] / n / 1e3, rc[5] / n / 1e3, rc[6] / n / 1e3
 		}'
