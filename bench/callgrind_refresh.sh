@@ -66,10 +66,10 @@ as_user callgrind_annotate --inclusive=yes "$dir/callgrind.out" 2>/dev/null |
 					c[++k] = t[i] == "." ? 0 : num(t[i])
 		}
 		/:refresh_stream_table \[/ && !r { counts($0, rc); r = rc[1] }
-		/:ExecSimpleRelationUpdate \[/ && !u { u = num($1) }
+		/:simple_heap_update \[/ && !u { u = num($1) }
 		END {
 			printf "trickle: %s\n%d cycles of 1,000 random updates of 1M rows, each refreshed (%s)\n", so, n, actions
 			printf "instructions per refresh: %.2fM (refresh_stream_table)\n", r / n / 1e6
-			printf "  of which writing the changed groups'"'"' rows: %.2fM (ExecSimpleRelationUpdate)\n", u / n / 1e6
+			printf "  of which writing the changed groups'"'"' rows: %.2fM (simple_heap_update)\n", u / n / 1e6
 			printf "first-level cache misses per refresh: instructions %.0fk, data read %.0fk, data write %.0fk\n", rc[4] / n / 1e3, rc[5] / n / 1e3, rc[6] / n / 1e3
 		}'

@@ -378,6 +378,8 @@ why_not(Relation rel)
 		return "trickle.direct_apply is off";
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		return "the stream table is not a plain table";
+	if (rel->rd_tableam != GetHeapamTableAmRoutine())
+		return "the stream table is not stored as a heap";
 	if (rel->trigdesc != NULL)
 		return "the stream table has triggers (another stream table reads it)";
 	if (rel->rd_rel->relrowsecurity)
@@ -428,9 +430,10 @@ typedef struct DirectGroup
 	struct DirectGroup *next;	/* in the same identity class */
 	uint64		hash;
 	HeapTuple	stored;			/* its stored row, or NULL */
-	char		write;			/* what write_groups does: see DirectWrite */
+	char		write;			/* what write_groups does: WRITE_* */
 	Datum	   *values;			/* the new row (write_groups) */
 	bool	   *nulls;
+	HeapTuple	updated;		/* WRITE_UPDATE: the new row, formed */
 	Datum	   *keys;
 	bool	   *keynulls;
 	int64		count;			/* weighted count of rows */
@@ -1280,8 +1283,11 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	TupleTableSlot *scanned;
 	TupleTableSlot *old;
 	TupleTableSlot *new;
+	TupleTableSlot *formed;
 	ListCell   *lc;
 	List	   *order;
+	bool		checks = desc->constr != NULL && desc->constr->num_check > 0;
+	bool		updates = false;
 	int			missing;
 
 	rte->rtekind = RTE_RELATION;
@@ -1297,6 +1303,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 	scanned = ExecInitExtraTupleSlot(estate, desc, table_slot_callbacks(rel));
 	old = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
 	new = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+	formed = ExecInitExtraTupleSlot(estate, desc, &TTSOpsHeapTuple);
 
 	if (run->d->hints && run->d->hintfile != rel->rd_node.relNode)
 		hints_reset(run->d->hints);
@@ -1366,6 +1373,11 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 										  group->values[i], group->nulls[i]);
 				}
 				group->write = same ? WRITE_NOTHING : WRITE_UPDATE;
+				if (!same)
+				{
+					group->updated = heap_form_tuple(desc, group->values, group->nulls);
+					updates = true;
+				}
 			}
 		}
 		else if (count > 0 || run->d->global)
@@ -1383,6 +1395,8 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 		}
 	}
 	ExecClearTuple(old);
+	if (updates)
+		CheckCmdReplicaIdentity(rel, CMD_UPDATE);
 
 	foreach(lc, stop ? NIL : order)
 	{
@@ -1391,7 +1405,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 		CHECK_FOR_INTERRUPTS();
 		if (group->stored)
 			ExecStoreHeapTuple(group->stored, old, false);
-		if (group->write == WRITE_UPDATE || group->write == WRITE_INSERT)
+		if (group->write == WRITE_INSERT)
 		{
 			ExecClearTuple(new);
 			memcpy(new->tts_values, group->values, sizeof(Datum) * desc->natts);
@@ -1406,8 +1420,23 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 				(*deleted)++;
 				break;
 			case WRITE_UPDATE:
-				ExecSimpleRelationUpdate(rri, estate, &epq, old, new);
-				remember(run, group, &new->tts_tid);
+
+				/*
+				 * ExecSimpleRelationUpdate's steps that can apply to a
+				 * stream table the direct apply writes (why_not): no
+				 * trigger, no partition, no generated column
+				 */
+				ExecStoreHeapTuple(group->updated, formed, false);
+				if (checks)
+					ExecConstraints(rri, formed, estate);
+				simple_heap_update(rel, &group->stored->t_self, group->updated);
+				if (rri->ri_NumIndices > 0 && !HeapTupleIsHeapOnly(group->updated))
+				{
+					/* not a HOT update: every index gets the new row */
+					ExecStoreHeapTuple(group->updated, formed, false);
+					list_free(ExecInsertIndexTuples(rri, formed, estate, true, false, NULL, NIL));
+				}
+				remember(run, group, &group->updated->t_self);
 				(*updated)++;
 				break;
 			case WRITE_INSERT:

@@ -111,6 +111,11 @@ CREATE INDEX ON grouped (si);
 CREATE INDEX ON grouped_merge (si);
 UPDATE t SET i = i + 100 WHERE id % 3 = 0;
 SELECT * FROM step();
+-- the index has the new rows: read through it, every row is found
+SET enable_seqscan = off;
+SELECT count(*) AS by_index FROM grouped WHERE si > -9223372036854775808;
+RESET enable_seqscan;
+SELECT count(*) AS by_scan FROM grouped WHERE si IS NOT NULL;
 
 -- NaN and infinities in numeric sums: a sum that met one stays NaN or
 -- infinite whatever is added later, so the groups concerned are recomputed
