@@ -34,8 +34,9 @@
  * Security: the query runs as the stream table's owner inside a
  * security-restricted operation, with search_path and row_security fixed for
  * the duration (as REFRESH MATERIALIZED VIEW does).  Only the owner may
- * refresh.  Catalog and history rows are written afterwards as the extension
- * owner.
+ * refresh.  Catalog and history rows are written afterwards, directly
+ * (src/catalog_rows.c), or by SQL as the extension owner when a trigger on
+ * them must fire.
  *
  *-------------------------------------------------------------------------
  */
