@@ -107,9 +107,10 @@ trickle_frontier_is_foreign(const TrickleStreamTable *st)
 }
 
 /*
- * Kept statements.  The small statements of every refresh (reading the
- * catalog, looking for changes, recording the refresh, cleaning a buffer)
- * and of the refresh workers are prepared once per backend and kept:
+ * Kept statements.  The small statements a refresh may run (looking for
+ * changes where the direct apply does not, cleaning a buffer, recording the
+ * refresh when a trigger must fire) and those of the refresh workers and DDL
+ * events are prepared once per backend and kept:
  * parsing and planning them cost more than running them.  They are found by
  * their text, which names the relations they read (a buffer's name is its
  * source's OID), through a hash of it; a different text under the same hash

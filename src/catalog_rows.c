@@ -119,7 +119,6 @@ typedef struct CatalogTables
 	Oid			history_seq;	/* refresh_id's sequence */
 	AttrNumber	cat[CAT_NCOLUMNS];
 	AttrNumber	his[HIS_NCOLUMNS];
-	AttrNumber	src_relid;
 	AttrNumber	src_source;
 } CatalogTables;
 
@@ -211,7 +210,6 @@ catalog_tables(void)
 	tables.history = table_oid(nsp, "refresh_history");
 	for (i = 0; i < CAT_NCOLUMNS; i++)
 		tables.cat[i] = column(tables.catalog, catalog_columns[i]);
-	tables.src_relid = column(tables.sources, "relid");
 	tables.src_source = column(tables.sources, "source");
 	tables.valid = true;
 	return &tables;
@@ -327,6 +325,53 @@ text_or_null(TupleTableSlot *slot, AttrNumber att)
 }
 
 /*
+ * A scan of a catalog table's rows whose primary key starts with one oid,
+ * with read_snapshot's snapshot
+ */
+typedef struct KeyScan
+{
+	Snapshot	snapshot;
+	Relation	rel;
+	Relation	index;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+} KeyScan;
+
+static void
+key_scan_begin(KeyScan *ks, Oid table, Oid key)
+{
+	ScanKeyData skey;
+
+	ks->snapshot = read_snapshot();
+	ks->rel = table_open(table, AccessShareLock);
+	ks->index = index_open(RelationGetPrimaryKeyIndex(ks->rel), AccessShareLock);
+	ks->slot = table_slot_create(ks->rel, NULL);
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(key));
+	ks->scan = index_beginscan(ks->rel, ks->index, ks->snapshot, 1, 0);
+	index_rescan(ks->scan, &skey, 1, NULL, 0);
+}
+
+/* the next row, deformed, in ks->slot; false at the end */
+static bool
+key_scan_next(KeyScan *ks)
+{
+	if (!index_getnext_slot(ks->scan, ForwardScanDirection, ks->slot))
+		return false;
+	slot_getallattrs(ks->slot);
+	return true;
+}
+
+static void
+key_scan_end(KeyScan *ks)
+{
+	index_endscan(ks->scan);
+	ExecDropSingleTupleTableSlot(ks->slot);
+	index_close(ks->index, AccessShareLock);
+	table_close(ks->rel, AccessShareLock);
+	UnregisterSnapshot(ks->snapshot);
+}
+
+/*
  * trickle_catalog_load: fill *st from relid's row of trickle.catalog; false
  * if there is none.  Strings are palloc'd in the caller's context.
  */
@@ -334,23 +379,16 @@ bool
 trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 {
 	CatalogTables *t = catalog_tables();
-	Snapshot	snapshot = read_snapshot();
-	Relation	rel = table_open(t->catalog, AccessShareLock);
-	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan;
-	ScanKeyData key;
+	KeyScan		ks;
 	bool		found;
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	key_scan_begin(&ks, t->catalog, relid);
+	found = key_scan_next(&ks);
 	if (found)
 	{
+		TupleTableSlot *slot = ks.slot;
 		const AttrNumber *c = t->cat;
 
-		slot_getallattrs(slot);
 		st->relid = relid;
 		st->query = text_or_null(slot, c[CAT_QUERY]);
 		st->definition = text_or_null(slot, c[CAT_DEFINITION]);
@@ -370,11 +408,7 @@ trickle_catalog_load(Oid relid, TrickleStreamTable *st)
 		st->frontier_ord = slot->tts_isnull[c[CAT_FRONTIER_ORD] - 1] ? 0 :
 			DatumGetInt64(slot->tts_values[c[CAT_FRONTIER_ORD] - 1]);
 	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	UnregisterSnapshot(snapshot);
+	key_scan_end(&ks);
 	return found;
 }
 
@@ -383,30 +417,15 @@ List *
 trickle_catalog_sources(Oid relid)
 {
 	CatalogTables *t = catalog_tables();
-	Snapshot	snapshot = read_snapshot();
-	Relation	rel = table_open(t->sources, AccessShareLock);
-	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan;
-	ScanKeyData key;
+	KeyScan		ks;
 	List	   *sources = NIL;
 
 	/* the primary key is (relid, source) */
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = index_beginscan(rel, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-	{
-		bool		isnull;
-
+	key_scan_begin(&ks, t->sources, relid);
+	while (key_scan_next(&ks))
 		sources = lappend_oid(sources,
-							  DatumGetObjectId(slot_getattr(slot, t->src_source, &isnull)));
-	}
-	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	UnregisterSnapshot(snapshot);
+							  DatumGetObjectId(ks.slot->tts_values[t->src_source - 1]));
+	key_scan_end(&ks);
 	return sources;
 }
 

@@ -1403,8 +1403,6 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 		DirectGroup *group = lfirst(lc);
 
 		CHECK_FOR_INTERRUPTS();
-		if (group->stored)
-			ExecStoreHeapTuple(group->stored, old, false);
 		if (group->write == WRITE_INSERT)
 		{
 			ExecClearTuple(new);
@@ -1415,6 +1413,7 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 		switch (group->write)
 		{
 			case WRITE_DELETE:
+				ExecStoreHeapTuple(group->stored, old, false);
 				ExecSimpleRelationDelete(rri, estate, &epq, old);
 				remember(run, group, NULL);
 				(*deleted)++;
@@ -1426,9 +1425,11 @@ write_groups(DirectRun *run, Relation rel, Snapshot snapshot,
 				 * stream table the direct apply writes (why_not): no
 				 * trigger, no partition, no generated column
 				 */
-				ExecStoreHeapTuple(group->updated, formed, false);
 				if (checks)
+				{
+					ExecStoreHeapTuple(group->updated, formed, false);
 					ExecConstraints(rri, formed, estate);
+				}
 				simple_heap_update(rel, &group->stored->t_self, group->updated);
 				if (rri->ri_NumIndices > 0 && !HeapTupleIsHeapOnly(group->updated))
 				{
