@@ -209,6 +209,70 @@ is( $node->safe_psql(
 		'no access method: a user INSERT after the refresh is refused');
 }
 
+# ---------------------------------------------------------------------------
+# A dump from before the state columns were shared (0.3.0): an aggregate
+# stream table then kept __trickle_count next to its count(*) column.  A
+# stream table with its own state column keeps using it.  Made from the
+# plain dump by giving "Customer Totals" that column (holding n).
+# ---------------------------------------------------------------------------
+
+my $totals = 'reporting."Customer Totals"';
+my $dump = slurp_file("$tempdir/origin.sql");
+ok( $dump =~ s/(CREATE TABLE \Q$totals\E \(\n.*?\n)(    __trickle_nn_\d+ bigint,\n)/$1    __trickle_count bigint,\n$2/s,
+	'0.3.0 layout: the CREATE TABLE of Customer Totals gets __trickle_count');
+ok( $dump =~ s{(COPY \Q$totals\E \(customer_id, n, total, )(__trickle_nn_\d+, __trickle_row_id\) FROM stdin;\n)(.*?\n)(\\\.\n)}{
+		my ($head, $cols, $rows, $end) = ($1, $2, $3, $4);
+		$rows =~ s/^([^\t\n]*\t([^\t\n]*)\t[^\t\n]*\t)/$1$2\t/mg;
+		"${head}__trickle_count, $cols$rows$end";
+	}se,
+	'0.3.0 layout: its data gets __trickle_count');
+open(my $fh, '>', "$tempdir/legacy.sql") or die "legacy.sql: $!";
+print $fh $dump;
+close($fh);
+$node->safe_psql('postgres', 'CREATE DATABASE legacy');
+$node->command_ok(
+	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', 'legacy', '-f', "$tempdir/legacy.sql" ],
+	'0.3.0 layout: restore');
+like(refresh($node, 'legacy', $totals), qr/^REINITIALIZE\|/,
+	'0.3.0 layout: the first refresh reinitialises');
+my $state_query = qq{
+	SELECT string_agg(value, ',') FROM trickle.explain_stream_table('$totals')
+	 WHERE property = 'hidden_column'};
+is($node->safe_psql('legacy', $state_query), '__trickle_count,__trickle_nn_1',
+	'0.3.0 layout: the stream table keeps its own row count');
+like(
+	$node->safe_psql('legacy',
+		"SELECT value FROM trickle.explain_stream_table('$totals') WHERE property = 'apply'"),
+	qr/^direct:/,
+	'0.3.0 layout: the direct apply takes it');
+my $count_off = "SELECT count(*) FROM $totals WHERE __trickle_count IS DISTINCT FROM n";
+foreach my $setup ('', 'SET trickle.direct_apply = off;')
+{
+	my $how = $setup ? 'the MERGE' : 'the direct apply';
+	$node->safe_psql(
+		'legacy', qq{
+		UPDATE orders SET amount = amount + 3 WHERE customer_id IN (2, 3);
+		INSERT INTO orders SELECT 1000 + i, 3, 1 FROM generate_series(1, 4) i
+		  ON CONFLICT (id) DO UPDATE SET amount = orders.amount + 1;
+		DELETE FROM orders WHERE customer_id = 4;
+	});
+	my $action = $node->safe_psql('legacy',
+		"$setup SELECT action FROM trickle.refresh_stream_table('$totals')");
+	is($action, 'DIFFERENTIAL', "0.3.0 layout: $how refreshes DIFFERENTIAL");
+	is(diff_count($node, 'legacy', $totals, @{ $streams{$totals} }),
+		'0', "0.3.0 layout: after $how the stream table equals its query");
+	is($node->safe_psql('legacy', $count_off), '0',
+		"0.3.0 layout: $how keeps __trickle_count equal to count(*)");
+}
+
+# A new stream table of the same query keeps the row count in n alone.
+$node->safe_psql('legacy',
+	"SELECT trickle.create_stream_table('new_totals', \$q\$$streams{$totals}[1]\$q\$)");
+is( $node->safe_psql('legacy',
+		"SELECT string_agg(value, ',') FROM trickle.explain_stream_table('new_totals') WHERE property = 'hidden_column'"),
+	'__trickle_nn_1',
+	'a stream table created now stores count(*) once');
+
 $other->stop;
 $node->stop;
 

@@ -147,6 +147,8 @@ replan(Oid relid, Oid view)
 	TrickleStreamTable st;
 	TrickleQuery *tq;
 	TrickleIvmPlan *plan;
+	List	   *columns;
+	List	   *state;
 	List	   *sources;
 	ListCell   *lc;
 	Oid			unreadable;
@@ -157,7 +159,8 @@ replan(Oid relid, Oid view)
 	if (!trickle_catalog_load(relid, &st))
 		return;
 	tq = trickle_query_analyze(st.definition);
-	plan = trickle_ivm_analyze(tq->query, trickle_relation_columns(relid));
+	columns = trickle_relation_columns_state(relid, &state);
+	plan = trickle_ivm_analyze_stored(tq->query, columns, state);
 	if (!plan->supported)
 		reason = plan->reason;
 	else if (!hidden_columns_match(relid, plan->hidden))

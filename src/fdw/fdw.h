@@ -25,6 +25,7 @@ typedef struct TrickleColumn
 extern Oid	trickle_relation_create(Oid namespace, const char *relname,
 									List *columns);
 extern List *trickle_relation_columns(Oid relid);
+extern List *trickle_relation_columns_state(Oid relid, List **state);
 extern char *trickle_relation_qualified_name(Oid relid);
 extern Oid	trickle_relation_am(Oid relid);
 extern Oid	trickle_relation_owner(Oid relid);

@@ -181,20 +181,37 @@ trickle_relation_restore_am(Oid relid)
 List *
 trickle_relation_columns(Oid relid)
 {
+	return trickle_relation_columns_state(relid, NULL);
+}
+
+/*
+ * trickle_relation_columns_state: the same, and into *state (if not NULL)
+ * the names of its __trickle_* columns but the row identity
+ */
+List *
+trickle_relation_columns_state(Oid relid, List **state)
+{
 	Relation	rel = table_open(relid, AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	List	   *columns = NIL;
 	int			i;
 
+	if (state)
+		*state = NIL;
 	for (i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		TrickleColumn *col;
 
-		if (att->attisdropped ||
-			strncmp(NameStr(att->attname), TRICKLE_COLUMN_PREFIX,
-					strlen(TRICKLE_COLUMN_PREFIX)) == 0)
+		if (att->attisdropped)
 			continue;
+		if (strncmp(NameStr(att->attname), TRICKLE_COLUMN_PREFIX,
+					strlen(TRICKLE_COLUMN_PREFIX)) == 0)
+		{
+			if (state && strcmp(NameStr(att->attname), TRICKLE_ROW_ID) != 0)
+				*state = lappend(*state, pstrdup(NameStr(att->attname)));
+			continue;
+		}
 		col = palloc0(sizeof(TrickleColumn));
 		col->name = pstrdup(NameStr(att->attname));
 		col->type = att->atttypid;

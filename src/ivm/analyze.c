@@ -53,6 +53,9 @@
  *	__trickle_nf_<j>	false arguments of bool_and j (nt: true, bool_or)
  *	__trickle_key_<k>	a GROUP BY key that is not an output column
  *
+ * each only when no output column holds the same value already (a
+ * count(*), a count or sum of the same argument: see state_column).
+ *
  * sum and avg of floating-point, money or interval values are not exactly
  * maintainable by addition, so they are recomputed ("rederived") from the
  * sources for each group a refresh touches; min and max only when the
@@ -482,6 +485,100 @@ sum_type(Oid argtype)
 	return argtype == INT8OID || argtype == NUMERICOID ? NUMERICOID : INT8OID;
 }
 
+/*
+ * State columns.  A value some output column already holds is not stored
+ * twice: the group's row count is a count(*) column, the count of an
+ * argument's non-NULL values a count() of it or the count another
+ * aggregate of the same argument keeps, and avg's sum a sum() of the same
+ * argument.  A stream table created before this sharing keeps its own
+ * columns: a state column it has (plan->existing) is used as it is.
+ */
+
+/* the output column of a maintained aggregate kind(arg) of type, or NULL */
+static char *
+output_holding(TrickleIvmPlan *plan, TrickleAggKind kind, Expr *arg, Oid type)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		TrickleColumn *col = list_nth(plan->columns, agg->column);
+
+		if (agg->kind == kind && !agg->rederive && col->type == type && equal(agg->arg, arg))
+			return col->name;
+	}
+	return NULL;
+}
+
+/* a stored column counting the non-NULL arguments of agg already, or NULL */
+static char *
+count_holding(TrickleIvmPlan *plan, TrickleIvmAgg *agg)
+{
+	char	   *name = output_holding(plan, TRICKLE_AGG_COUNT, agg->arg, INT8OID);
+	ListCell   *lc;
+
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *other = lfirst(lc);
+
+		if (name != NULL || other == agg)
+			break;
+		if (other->nn != NULL && equal(other->arg, agg->arg))
+			name = other->nn;
+	}
+	return name;
+}
+
+/*
+ * state_column: the stored column of state what (of aggregate j, or -1):
+ * shared when not NULL and the stream table has no column of its own for
+ * it, else a hidden column of type
+ */
+static char *
+state_column(TrickleIvmPlan *plan, const char *what, int j, char *shared, Oid type)
+{
+	char	   *name = trickle_ivm_hidden_name(what, j);
+	ListCell   *lc;
+
+	foreach(lc, plan->existing)
+	{
+		if (strcmp(lfirst(lc), name) == 0)
+			shared = NULL;
+	}
+	if (shared != NULL)
+		return shared;
+	trickle_ivm_add_hidden(plan, name, type, -1, InvalidOid);
+	return name;
+}
+
+/* the state columns of an aggregate query, once its aggregates are known */
+static void
+add_state(TrickleIvmPlan *plan)
+{
+	ListCell   *lc;
+
+	plan->count = state_column(plan, "count", -1,
+							   output_holding(plan, TRICKLE_AGG_COUNT_STAR, NULL, INT8OID), INT8OID);
+	foreach(lc, plan->aggs)
+	{
+		TrickleIvmAgg *agg = lfirst(lc);
+		int			j = foreach_current_index(lc);
+
+		if (agg->rederive || agg->kind == TRICKLE_AGG_COUNT_STAR || agg->kind == TRICKLE_AGG_COUNT)
+			continue;
+		agg->nn = state_column(plan, "nn", j, count_holding(plan, agg), INT8OID);
+		if (agg->kind == TRICKLE_AGG_AVG)
+			agg->sum = state_column(plan, "sum", j,
+									output_holding(plan, TRICKLE_AGG_SUM, agg->arg, agg->sumtype),
+									agg->sumtype);
+		if (agg->kind == TRICKLE_AGG_BOOL_AND)
+			agg->truth = state_column(plan, "nf", j, NULL, INT8OID);
+		if (agg->kind == TRICKLE_AGG_BOOL_OR)
+			agg->truth = state_column(plan, "nt", j, NULL, INT8OID);
+	}
+}
+
 /* fills keys, aggs and hidden for a GROUP BY or aggregate query */
 static TrickleIvmPlan *
 analyze_aggregate(TrickleIvmPlan *plan, Query *query)
@@ -532,8 +629,6 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 		plan->keys = lappend(plan->keys, key);
 		k++;
 	}
-	trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("count", -1), INT8OID, -1, InvalidOid);
-
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst(lc);
@@ -546,7 +641,6 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 		{
 			Aggref	   *aggref = (Aggref *) tle->expr;
 			TrickleIvmAgg *agg = palloc0(sizeof(TrickleIvmAgg));
-			int			j = list_length(plan->aggs);
 			char	   *reason = NULL;
 			int			kind;
 
@@ -560,18 +654,8 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 			if (kind < 0)
 				return trickle_ivm_refuse(plan, "%s", reason);
 			agg->kind = kind;
-			if (!agg->rederive && agg->kind != TRICKLE_AGG_COUNT_STAR &&
-				agg->kind != TRICKLE_AGG_COUNT)
-				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nn", j), INT8OID, -1, InvalidOid);
 			if (agg->kind == TRICKLE_AGG_AVG && !agg->rederive)
-			{
 				agg->sumtype = sum_type(agg->argtype);
-				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("sum", j), agg->sumtype, -1, InvalidOid);
-			}
-			if (agg->kind == TRICKLE_AGG_BOOL_AND)
-				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nf", j), INT8OID, -1, InvalidOid);
-			if (agg->kind == TRICKLE_AGG_BOOL_OR)
-				trickle_ivm_add_hidden(plan, trickle_ivm_hidden_name("nt", j), INT8OID, -1, InvalidOid);
 			if ((agg->kind == TRICKLE_AGG_MIN || agg->kind == TRICKLE_AGG_MAX) &&
 				!has_ordering(agg->argtype))
 				return trickle_ivm_refuse(plan, "min or max of type %s", format_type_be(agg->argtype));
@@ -585,8 +669,12 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 							   col->name);
 		column++;
 	}
+	add_state(plan);
 	return plan;
 }
+
+static TrickleIvmPlan *analyze(Query *query, List *columns, const char *sql,
+							   List *existing);
 
 /*
  * trickle_ivm_analyze: whether and how the differential engine maintains
@@ -595,7 +683,7 @@ analyze_aggregate(TrickleIvmPlan *plan, Query *query)
 TrickleIvmPlan *
 trickle_ivm_analyze(Query *query, List *columns)
 {
-	return trickle_ivm_analyze_text(query, columns, NULL);
+	return analyze(query, columns, NULL, NIL);
 }
 
 /*
@@ -605,6 +693,22 @@ trickle_ivm_analyze(Query *query, List *columns)
 TrickleIvmPlan *
 trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 {
+	return analyze(query, columns, sql, NIL);
+}
+
+/*
+ * trickle_ivm_analyze_stored: the same, for a stream table that exists,
+ * whose state columns are existing (names): see state_column.
+ */
+TrickleIvmPlan *
+trickle_ivm_analyze_stored(Query *query, List *columns, List *existing)
+{
+	return analyze(query, columns, NULL, existing);
+}
+
+static TrickleIvmPlan *
+analyze(Query *query, List *columns, const char *sql, List *existing)
+{
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
 	ListCell   *lc;
 	char	   *problem;
@@ -613,6 +717,7 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	plan->sql = sql;
 	plan->query = query;
 	plan->columns = columns;
+	plan->existing = existing;
 	/* before views are expanded: positions are in the query's own text */
 	if (impure_problem(plan, query))
 		return plan;
@@ -627,7 +732,7 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	/* set operations, windows, DISTINCT, HAVING, grouping sets: recompute.c */
 	if (trickle_ivm_wants_recompute(query))
 	{
-		TrickleIvmPlan *recompute = trickle_ivm_analyze_recompute(query, columns);
+		TrickleIvmPlan *recompute = trickle_ivm_analyze_recompute(query, columns, existing);
 
 		/* the views expanded above: replacing one invalidates the cached SQL */
 		recompute->views = plan->views;
@@ -654,7 +759,7 @@ trickle_ivm_analyze_text(Query *query, List *columns, const char *sql)
 	{
 		analyze_aggregate(plan, query);
 		if (!plan->supported)
-			return trickle_ivm_analyze_recompute(query, columns);
+			return trickle_ivm_analyze_recompute(query, columns, existing);
 		return plan;
 	}
 

@@ -53,6 +53,10 @@ typedef struct TrickleIvmAgg
 	Oid			argtype;
 	Oid			sumtype;		/* sum and avg: the type sum(arg) returns */
 	bool		rederive;		/* recomputed for every group it touches */
+	/* the stored columns of its state (see analyze_aggregate), or NULL */
+	char	   *nn;				/* how many arguments are not NULL */
+	char	   *sum;			/* avg: the sum of the arguments */
+	char	   *truth;			/* bool_and: how many are false; bool_or: true */
 } TrickleIvmAgg;
 
 /* one GROUP BY key */
@@ -96,7 +100,10 @@ typedef struct TrickleIvmPlan
 	bool		global;			/* aggregates without GROUP BY: one row */
 	List	   *keys;			/* TrickleIvmKey */
 	List	   *aggs;			/* TrickleIvmAgg */
+	char	   *count;			/* the stored column counting a group's rows */
 	List	   *hidden;			/* TrickleColumn: state columns after the visible ones */
+	List	   *existing;		/* names of the state columns the stream table
+								 * already has (NIL when it is being created) */
 	TrickleIvmRecompute *recompute; /* set: maintained by src/ivm/recompute.c */
 	TrickleIvmRecursive *recursive; /* set: maintained by src/ivm/recursive.c */
 	List	   *views;			/* OIDs of the views read (expanded), nested ones too */
@@ -194,6 +201,8 @@ extern TrickleIvmPlan *trickle_ivm_refuse(TrickleIvmPlan *plan, const char *fmt,
 extern TrickleIvmPlan *trickle_ivm_analyze(Query *query, List *columns);
 extern TrickleIvmPlan *trickle_ivm_analyze_text(Query *query, List *columns,
 												const char *sql);
+extern TrickleIvmPlan *trickle_ivm_analyze_stored(Query *query, List *columns,
+												  List *existing);
 extern char *trickle_ivm_describe(TrickleIvmPlan *plan);
 extern char *trickle_ivm_hidden_name(const char *what, int agg);
 extern void trickle_ivm_describe_block(StringInfo buf, TrickleIvmPlan *block, int depth);
@@ -208,7 +217,8 @@ extern char *trickle_recursive_state(TrickleIvmPlan *plan, List *columns);
 
 /* src/ivm/recompute.c */
 extern bool trickle_ivm_wants_recompute(Query *query);
-extern TrickleIvmPlan *trickle_ivm_analyze_recompute(Query *query, List *columns);
+extern TrickleIvmPlan *trickle_ivm_analyze_recompute(Query *query, List *columns,
+													 List *existing);
 extern void trickle_ivm_describe_recompute(StringInfo buf, TrickleIvmPlan *plan);
 
 /*

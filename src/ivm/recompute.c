@@ -1106,7 +1106,7 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
 	inner->limitOffset = NULL;
 	/* LIMIT ALL (or NULL), OFFSET 0: the query without them */
 	if (limit == NULL || limit->constisnull)
-		return trickle_ivm_analyze(inner, plan->columns);
+		return trickle_ivm_analyze_stored(inner, plan->columns, plan->existing);
 	if (query->sortClause == NIL)
 		return trickle_ivm_refuse(plan, "LIMIT without ORDER BY: which rows it keeps is arbitrary");
 	if (query->hasDistinctOn || query->groupingSets)
@@ -1180,7 +1180,7 @@ analyze_topk(TrickleIvmPlan *plan, Query *query)
  * the file comment), or an unsupported plan saying why not.
  */
 TrickleIvmPlan *
-trickle_ivm_analyze_recompute(Query *query, List *columns)
+trickle_ivm_analyze_recompute(Query *query, List *columns, List *existing)
 {
 	TrickleIvmPlan *plan = palloc0(sizeof(TrickleIvmPlan));
 	ListCell   *lc;
@@ -1188,6 +1188,7 @@ trickle_ivm_analyze_recompute(Query *query, List *columns)
 	plan->supported = true;
 	plan->query = query;
 	plan->columns = columns;
+	plan->existing = existing;
 	plan->recompute = palloc0(sizeof(TrickleIvmRecompute));
 
 	if (query->setOperations)

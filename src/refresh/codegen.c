@@ -239,13 +239,6 @@ append_key_row(StringInfo buf, TrickleIvmPlan *plan, const char *prefix)
 	appendStringInfoString(buf, ")::pg_catalog.record");
 }
 
-static bool
-agg_has_nn(TrickleIvmAgg *agg)
-{
-	return !agg->rederive && agg->kind != TRICKLE_AGG_COUNT_STAR &&
-		agg->kind != TRICKLE_AGG_COUNT;
-}
-
 /*
  * whether agg is a sum or avg of numeric values, which may be NaN or
  * infinite: a sum that met one is NaN or infinite whatever is added or
@@ -421,9 +414,9 @@ agg_value(TrickleIvmAgg *agg, int j, const char *vis)
 			if (agg_nonfinite(agg))
 				return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d ELSE"
 								" (%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric END",
-								j, new_sum(trickle_ivm_hidden_name("sum", j), j), j);
+								j, new_sum(agg->sum, j), j);
 			return psprintf("(%s)::pg_catalog.numeric / NULLIF(n.__trickle_nnn_%d, 0)::pg_catalog.numeric",
-							new_sum(trickle_ivm_hidden_name("sum", j), j), j);
+							new_sum(agg->sum, j), j);
 		case TRICKLE_AGG_MIN:
 		case TRICKLE_AGG_MAX:
 			return psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_r_%d"
@@ -431,10 +424,10 @@ agg_value(TrickleIvmAgg *agg, int j, const char *vis)
 							j, j, agg->kind == TRICKLE_AGG_MIN ? "LEAST" : "GREATEST", q(vis), j);
 		case TRICKLE_AGG_BOOL_AND:
 			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s = 0 END", j,
-							added(trickle_ivm_hidden_name("nf", j), psprintf("__trickle_dnf_%d", j)));
+							added(agg->truth, psprintf("__trickle_dnf_%d", j)));
 		case TRICKLE_AGG_BOOL_OR:
 			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s > 0 END", j,
-							added(trickle_ivm_hidden_name("nt", j), psprintf("__trickle_dnt_%d", j)));
+							added(agg->truth, psprintf("__trickle_dnt_%d", j)));
 	}
 	return psprintf("rd.__trickle_r_%d", j);
 }
@@ -446,7 +439,7 @@ hidden_value(TrickleIvmPlan *plan, const char *name)
 	ListCell   *lc;
 	int			j = 0;
 
-	if (strcmp(name, trickle_ivm_hidden_name("count", -1)) == 0)
+	if (strcmp(name, plan->count) == 0)
 		return pstrdup("n.__trickle_ncount");
 	foreach(lc, plan->keys)
 	{
@@ -455,17 +448,18 @@ hidden_value(TrickleIvmPlan *plan, const char *name)
 	}
 	foreach(lc, plan->aggs)
 	{
-		if (strcmp(name, trickle_ivm_hidden_name("nn", j)) == 0)
+		TrickleIvmAgg *agg = lfirst(lc);
+
+		if (agg->nn && strcmp(name, agg->nn) == 0)
 			return psprintf("n.__trickle_nnn_%d", j);
-		if (strcmp(name, trickle_ivm_hidden_name("sum", j)) == 0)
-			return agg_nonfinite(lfirst(lc)) ?
+		if (agg->sum && strcmp(name, agg->sum) == 0)
+			return agg_nonfinite(agg) ?
 				psprintf("CASE WHEN n.__trickle_rd THEN rd.__trickle_rs_%d ELSE %s END",
 						 j, new_sum(name, j)) :
 				new_sum(name, j);
-		if (strcmp(name, trickle_ivm_hidden_name("nf", j)) == 0)
-			return added(name, psprintf("__trickle_dnf_%d", j));
-		if (strcmp(name, trickle_ivm_hidden_name("nt", j)) == 0)
-			return added(name, psprintf("__trickle_dnt_%d", j));
+		if (agg->truth && strcmp(name, agg->truth) == 0)
+			return added(name, psprintf("__trickle_d%s_%d",
+										agg->kind == TRICKLE_AGG_BOOL_AND ? "nf" : "nt", j));
 		j++;
 	}
 	elog(ERROR, "unknown hidden column %s", name);
@@ -573,18 +567,21 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	appendStringInfoString(&sql, ") p LIMIT 1) x ON true), ");
 
 	/* n: new counts, and whether the group must be recomputed */
-	appendStringInfoString(&sql, "n AS (SELECT j.*, COALESCE(j.__trickle_count, 0)"
-						   " + COALESCE(j.__trickle_dcount, 0) AS __trickle_ncount");
+	appendStringInfo(&sql, "n AS (SELECT j.*, COALESCE(j.%s, 0)"
+					 " + COALESCE(j.__trickle_dcount, 0) AS __trickle_ncount", q(plan->count));
 	j = 0;
 	foreach(lc, plan->aggs)
 	{
-		if (agg_has_nn(lfirst(lc)))
+		TrickleIvmAgg *agg = lfirst(lc);
+
+		if (agg->nn)
 			appendStringInfo(&sql, ", COALESCE(j.%s, 0) + COALESCE(j.__trickle_dnn_%d, 0) AS __trickle_nnn_%d",
-							 q(trickle_ivm_hidden_name("nn", j)), j, j);
+							 q(agg->nn), j, j);
 		j++;
 	}
 	appendStringInfo(&sql, ", %s(false", plan->global ? "" :
-					 "COALESCE(j.__trickle_count, 0) + COALESCE(j.__trickle_dcount, 0) > 0 AND ");
+					 psprintf("COALESCE(j.%s, 0) + COALESCE(j.__trickle_dcount, 0) > 0 AND ",
+							  q(plan->count)));
 	j = 0;
 	foreach(lc, plan->aggs)
 	{
@@ -609,8 +606,7 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 		else if (agg_nonfinite(agg))
 		{
 			/* a NaN or infinity added, removed, or in the stored sum */
-			const char *sum = agg->kind == TRICKLE_AGG_SUM ? vis :
-				trickle_ivm_hidden_name("sum", j);
+			const char *sum = agg->kind == TRICKLE_AGG_SUM ? vis : agg->sum;
 
 			appendStringInfoString(&sql, " OR ");
 			append_nonfinite(&sql, psprintf("j.__trickle_dpos_%d", j));
@@ -729,6 +725,20 @@ aggregate_apply(TrickleIvmPlan *plan, const char *target, List *columns, uint64 
 	return sql.data;
 }
 
+/* the SQL computing hidden column name if it is state of agg (j-th), or NULL */
+static char *
+state_sql(TrickleIvmAgg *agg, int j, const char *name)
+{
+	if (agg->nn && strcmp(name, agg->nn) == 0)
+		return psprintf("pg_catalog.count(s.__trickle_a%d)", j);
+	if (agg->sum && strcmp(name, agg->sum) == 0)
+		return psprintf("pg_catalog.sum(s.__trickle_a%d)", j);
+	if (agg->truth && strcmp(name, agg->truth) == 0)
+		return psprintf("pg_catalog.count(*) FILTER (WHERE %ss.__trickle_a%d)",
+						agg->kind == TRICKLE_AGG_BOOL_AND ? "NOT " : "", j);
+	return NULL;
+}
+
 /*
  * trickle_codegen_state: SQL computing every stored column (visible, then
  * hidden) of a differential stream table from the sources, for FULL and
@@ -782,17 +792,11 @@ trickle_codegen_state(TrickleIvmPlan *plan, List *columns)
 			if (agg->column == i)
 				value = agg->kind == TRICKLE_AGG_COUNT_STAR ? pstrdup("pg_catalog.count(*)") :
 					psprintf("%s(s.__trickle_a%d)", agg_sql_name(agg), j);
-			else if (strcmp(col->name, trickle_ivm_hidden_name("nn", j)) == 0)
-				value = psprintf("pg_catalog.count(s.__trickle_a%d)", j);
-			else if (strcmp(col->name, trickle_ivm_hidden_name("sum", j)) == 0)
-				value = psprintf("pg_catalog.sum(s.__trickle_a%d)", j);
-			else if (strcmp(col->name, trickle_ivm_hidden_name("nf", j)) == 0)
-				value = psprintf("pg_catalog.count(*) FILTER (WHERE NOT s.__trickle_a%d)", j);
-			else if (strcmp(col->name, trickle_ivm_hidden_name("nt", j)) == 0)
-				value = psprintf("pg_catalog.count(*) FILTER (WHERE s.__trickle_a%d)", j);
+			else if (value == NULL && i >= list_length(columns))
+				value = state_sql(agg, j, col->name);
 			j++;
 		}
-		if (strcmp(col->name, trickle_ivm_hidden_name("count", -1)) == 0)
+		if (strcmp(col->name, plan->count) == 0)
 			value = pstrdup("pg_catalog.count(*)");
 		if (value == NULL)
 			elog(ERROR, "no state for column %s", col->name);
@@ -1043,7 +1047,8 @@ TrickleIvmPlan *
 trickle_codegen_plan(Oid relid, const char *definition, List **columns)
 {
 	Query	   *query = trickle_query_parse_definition(definition);
+	List	   *state;
 
-	*columns = trickle_relation_columns(relid);
-	return trickle_ivm_analyze(query, *columns);
+	*columns = trickle_relation_columns_state(relid, &state);
+	return trickle_ivm_analyze_stored(query, *columns, state);
 }

@@ -141,6 +141,7 @@ struct TrickleDirect
 	Oid		   *keytypes;
 	Oid		   *keycolls;
 	char	  **keystored;		/* stored column of each key */
+	char	   *count;			/* stored column of a group's row count */
 	int			naggs;
 	DirectAgg  *aggs;
 	bool		extremes;		/* min or max: for insertions only */
@@ -204,6 +205,20 @@ stored_is(List *stored, const char *name, Oid type)
 	return col && col->type == type && col->typmod == -1;
 }
 
+/* names with name, if it is not among them */
+static List *
+computing(List *names, char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+	{
+		if (strcmp(lfirst(lc), name) == 0)
+			return names;
+	}
+	return lappend(names, name);
+}
+
 /*
  * trickle_direct_plan: how plan (over visible columns) is applied directly,
  * or NULL when it is not a query of this file (see the file comment).
@@ -216,7 +231,7 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 	TrickleDirect *direct;
 	List	   *stored;
 	ListCell   *lc;
-	int			nstored;
+	List	   *computed;		/* names of the stored columns computed */
 	int			k = 0;
 	int			j = 0;
 	StringInfoData desc;
@@ -248,9 +263,10 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 	direct->aggs = palloc0(sizeof(DirectAgg) * Max(direct->naggs, 1));
 
 	/* every stored column must be one this file computes */
-	nstored = 1;				/* __trickle_count */
-	if (!stored_is(stored, trickle_ivm_hidden_name("count", -1), INT8OID))
+	direct->count = pstrdup(plan->count);
+	if (!stored_is(stored, direct->count, INT8OID))
 		return NULL;
+	computed = list_make1(direct->count);
 	foreach(lc, plan->keys)
 	{
 		TrickleIvmKey *key = lfirst(lc);
@@ -265,7 +281,7 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 		col = stored_column(stored, key->stored);
 		if (col == NULL || col->type != direct->keytypes[k])
 			return NULL;
-		nstored++;
+		computed = computing(computed, key->stored);
 		k++;
 	}
 	foreach(lc, plan->aggs)
@@ -300,10 +316,9 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 				if ((d->argtype != INT2OID && d->argtype != INT4OID &&
 					 d->argtype != INT8OID && d->argtype != NUMERICOID))
 					return NULL;
-				d->nn = trickle_ivm_hidden_name("nn", j);
-				if (!stored_is(stored, d->nn, INT8OID))
+				if (agg->nn == NULL || !stored_is(stored, agg->nn, INT8OID))
 					return NULL;
-				nstored++;
+				d->nn = pstrdup(agg->nn);
 				if (agg->kind == TRICKLE_AGG_SUM)
 				{
 					if (!stored_is(stored, d->visible, d->sumtype))
@@ -311,11 +326,11 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 				}
 				else
 				{
-					d->sum = trickle_ivm_hidden_name("sum", j);
-					if (!stored_is(stored, d->visible, NUMERICOID) ||
-						!stored_is(stored, d->sum, d->sumtype))
+					if (!stored_is(stored, d->visible, NUMERICOID) || agg->sum == NULL ||
+						!stored_is(stored, agg->sum, d->sumtype))
 						return NULL;
-					nstored++;
+					d->sum = pstrdup(agg->sum);
+					computed = computing(computed, d->sum);
 				}
 				break;
 			case TRICKLE_AGG_MIN:
@@ -329,11 +344,10 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 				}
 				d->arg = copyObject(agg->arg);
 				d->argtype = agg->argtype;
-				d->nn = trickle_ivm_hidden_name("nn", j);
-				if (!stored_is(stored, d->nn, INT8OID))
+				if (agg->nn == NULL || !stored_is(stored, agg->nn, INT8OID))
 					return NULL;
+				d->nn = pstrdup(agg->nn);
 				direct->extremes = true;
-				nstored++;
 				break;
 			case TRICKLE_AGG_BOOL_AND:
 			case TRICKLE_AGG_BOOL_OR:
@@ -342,20 +356,23 @@ trickle_direct_plan(TrickleIvmPlan *plan, List *columns)
 					!stored_is(stored, d->visible, BOOLOID))
 					return NULL;
 				d->arg = copyObject(agg->arg);
-				d->nn = trickle_ivm_hidden_name("nn", j);
-				d->truth = trickle_ivm_hidden_name(agg->kind == TRICKLE_AGG_BOOL_AND ? "nf" : "nt", j);
-				if (!stored_is(stored, d->nn, INT8OID) || !stored_is(stored, d->truth, INT8OID))
+				if (agg->nn == NULL || agg->truth == NULL ||
+					!stored_is(stored, agg->nn, INT8OID) || !stored_is(stored, agg->truth, INT8OID))
 					return NULL;
-				nstored += 2;
+				d->nn = pstrdup(agg->nn);
+				d->truth = pstrdup(agg->truth);
+				computed = computing(computed, d->truth);
 				break;
 			default:
 				return NULL;
 		}
-		nstored++;
+		if (d->nn)
+			computed = computing(computed, d->nn);
+		computed = computing(computed, d->visible);
 		j++;
 	}
-	/* a column computed twice, or one this file does not know */
-	if (nstored != list_length(stored))
+	/* a column this file does not know */
+	if (list_length(computed) != list_length(stored))
 		return NULL;
 
 	initStringInfo(&desc);
@@ -1537,7 +1554,7 @@ resolve(DirectRun *run, Relation buffer, Relation rel)
 	run->ord_att = column_number(bdesc, "__ord");
 	run->w_att = column_number(bdesc, "__w");
 	run->rid_att = column_number(sdesc, TRICKLE_ROW_ID);
-	run->count_att = column_number(sdesc, trickle_ivm_hidden_name("count", -1));
+	run->count_att = column_number(sdesc, d->count);
 	if (!run->xid_att || !run->ord_att || !run->w_att || !run->rid_att || !run->count_att)
 		return false;
 	run->last_att = Max(Max(run->xid_att, run->ord_att), run->w_att);
