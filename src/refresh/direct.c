@@ -595,6 +595,57 @@ as_numeric(Datum value, Oid type)
 	}
 }
 
+/*
+ * int_avg: sum / nn (nn > 0) as numeric_div computes it from the two as
+ * numerics, which is what avg() of integers returns: rounded half away
+ * from zero at the scale select_div_scale picks, at least 16 significant
+ * digits.  With integer operands that scale depends only on their base
+ * 10000 weights and first digits, and the quotient is exact integer
+ * arithmetic; it is built with int64_div_fast_to_numeric, whose result is
+ * the same canonical numeric.  numeric_div itself when the scaled quotient
+ * does not fit.
+ */
+static Datum
+int_avg(int64 sum, int64 nn)
+{
+#ifdef HAVE_INT128
+	uint64		a = sum < 0 ? -(uint64) sum : (uint64) sum;
+	uint64		w1 = 0,
+				w2 = 0,
+				d1 = a,
+				d2 = (uint64) nn;
+	int			rscale;
+	uint128		num;
+	uint128		q;
+	int			i;
+
+	/* select_div_scale: weights and first digits in base 10000 */
+	while (d1 >= 10000)
+		d1 /= 10000, w1++;
+	while (d2 >= 10000)
+		d2 /= 10000, w2++;
+	rscale = 16 - ((int) w1 - (int) w2 - (d1 <= d2 ? 1 : 0)) * 4;
+	rscale = Max(rscale, 0);
+	if (rscale <= 38)
+	{
+		num = a;
+		for (i = 0; i < rscale && num <= ~(uint128) 0 / 10; i++)
+			num *= 10;
+		if (i == rscale)
+		{
+			q = num / (uint64) nn;
+			if ((num % (uint64) nn) * 2 >= (uint64) nn)
+				q++;
+			if (q <= (uint128) PG_INT64_MAX)
+				return NumericGetDatum(int64_div_fast_to_numeric(sum < 0 ? -(int64) q : (int64) q,
+																 rscale));
+		}
+	}
+#endif
+	return DirectFunctionCall2(numeric_div, NumericGetDatum(int64_to_numeric(sum)),
+							   NumericGetDatum(int64_to_numeric(nn)));
+}
+
 /* the group of key values in the run's table, made when missing */
 static DirectGroup *
 find_group(DirectRun *run, Datum *keys, bool *nulls)
@@ -951,9 +1002,13 @@ new_state(DirectRun *run, DirectGroup *group, TupleTableSlot *old, Datum *values
 		if (agg->kind == TRICKLE_AGG_AVG)
 		{
 			nulls[vis - 1] = sumnull;
-			values[vis - 1] = sumnull ? (Datum) 0 :
-				DirectFunctionCall2(numeric_div, as_numeric(sum, agg->sumtype),
-									NumericGetDatum(int64_to_numeric(nn)));
+			if (sumnull)
+				values[vis - 1] = (Datum) 0;
+			else if (agg->sumtype == INT8OID)
+				values[vis - 1] = int_avg(DatumGetInt64(sum), nn);
+			else
+				values[vis - 1] = DirectFunctionCall2(numeric_div, sum,
+													  NumericGetDatum(int64_to_numeric(nn)));
 		}
 	}
 #undef OLD

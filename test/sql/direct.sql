@@ -175,6 +175,27 @@ SET client_min_messages = warning;
 SELECT differing('extremes', '"Key", mi, mx, mk, mn',
   (SELECT query FROM cases WHERE st = 'extremes'));
 
+-- avg of integers is computed in integer arithmetic at numeric_div's scale
+-- (int_avg): the same text as avg() for small, large, negative and zero
+-- sums, whole and repeating quotients
+CREATE TABLE av (id int PRIMARY KEY, g int, v int, s smallint);
+INSERT INTO av
+  SELECT i, i % 97, CASE i % 5 WHEN 0 THEN 0 WHEN 1 THEN -(i * 7919 % 1000)
+                               WHEN 2 THEN 2147483647 - i WHEN 3 THEN -2147483647 + i * 3
+                               ELSE i * 104729 % 100000 END,
+         (i * 31 % 30000)::smallint
+    FROM generate_series(1, 3000) i;
+INSERT INTO av SELECT 5000 + i, 1000, 2147483647, 1 FROM generate_series(1, 40) i;
+SELECT trickle.create_stream_table('avgs', 'SELECT g, avg(v) AS a, avg(s) AS b FROM av GROUP BY g',
+                                   refresh_mode => 'differential');
+UPDATE av SET v = v - 1, s = s + 1 WHERE id % 3 <> 0;
+SELECT apply('avgs') LIKE 'direct:%' AS direct, action FROM trickle.refresh_stream_table('avgs');
+SELECT count(*) AS differing_text FROM (
+  (SELECT g, a::text, b::text FROM avgs EXCEPT ALL SELECT g, avg(v)::text, avg(s)::text FROM av GROUP BY g)
+  UNION ALL
+  (SELECT g, avg(v)::text, avg(s)::text FROM av GROUP BY g EXCEPT ALL SELECT g, a::text, b::text FROM avgs)) d;
+SELECT a FROM avgs WHERE g IN (0, 1000) ORDER BY g;
+
 -- queries that are not the direct apply's: a subquery, a join, DISTINCT
 SELECT trickle.create_stream_table('sub', $$SELECT "Key", count(*) AS c FROM t
                                    WHERE id IN (SELECT id FROM t WHERE i > 3) GROUP BY "Key"$$,
