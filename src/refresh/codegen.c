@@ -391,6 +391,14 @@ new_sum(const char *old, int j)
 					" - COALESCE(n.__trickle_dneg_%d, 0) END", j, q(old), j, j);
 }
 
+/* bool_and's new count of false values, bool_or's of true ones (j-th aggregate) */
+static char *
+new_truth(TrickleIvmAgg *agg, int j)
+{
+	return added(agg->truth, psprintf("__trickle_d%s_%d",
+									  agg->kind == TRICKLE_AGG_BOOL_AND ? "nf" : "nt", j));
+}
+
 /* the new value of visible aggregate column agg (j-th aggregate) */
 static char *
 agg_value(TrickleIvmAgg *agg, int j, const char *vis)
@@ -424,10 +432,10 @@ agg_value(TrickleIvmAgg *agg, int j, const char *vis)
 							j, j, agg->kind == TRICKLE_AGG_MIN ? "LEAST" : "GREATEST", q(vis), j);
 		case TRICKLE_AGG_BOOL_AND:
 			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s = 0 END", j,
-							added(agg->truth, psprintf("__trickle_dnf_%d", j)));
+							new_truth(agg, j));
 		case TRICKLE_AGG_BOOL_OR:
 			return psprintf("CASE WHEN n.__trickle_nnn_%d = 0 THEN NULL ELSE %s > 0 END", j,
-							added(agg->truth, psprintf("__trickle_dnt_%d", j)));
+							new_truth(agg, j));
 	}
 	return psprintf("rd.__trickle_r_%d", j);
 }
@@ -458,8 +466,7 @@ hidden_value(TrickleIvmPlan *plan, const char *name)
 						 j, new_sum(name, j)) :
 				new_sum(name, j);
 		if (agg->truth && strcmp(name, agg->truth) == 0)
-			return added(name, psprintf("__trickle_d%s_%d",
-										agg->kind == TRICKLE_AGG_BOOL_AND ? "nf" : "nt", j));
+			return new_truth(agg, j);
 		j++;
 	}
 	elog(ERROR, "unknown hidden column %s", name);

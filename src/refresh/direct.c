@@ -626,20 +626,17 @@ int_avg(int64 sum, int64 nn)
 		d2 /= 10000, w2++;
 	rscale = 16 - ((int) w1 - (int) w2 - (d1 <= d2 ? 1 : 0)) * 4;
 	rscale = Max(rscale, 0);
-	if (rscale <= 38)
+	num = a;
+	for (i = 0; i < rscale && num <= ~(uint128) 0 / 10; i++)
+		num *= 10;
+	if (i == rscale)
 	{
-		num = a;
-		for (i = 0; i < rscale && num <= ~(uint128) 0 / 10; i++)
-			num *= 10;
-		if (i == rscale)
-		{
-			q = num / (uint64) nn;
-			if ((num % (uint64) nn) * 2 >= (uint64) nn)
-				q++;
-			if (q <= (uint128) PG_INT64_MAX)
-				return NumericGetDatum(int64_div_fast_to_numeric(sum < 0 ? -(int64) q : (int64) q,
-																 rscale));
-		}
+		q = num / (uint64) nn;
+		if ((num % (uint64) nn) * 2 >= (uint64) nn)
+			q++;
+		if (q <= (uint128) PG_INT64_MAX)
+			return NumericGetDatum(int64_div_fast_to_numeric(sum < 0 ? -(int64) q : (int64) q,
+															 rscale));
 	}
 #endif
 	return DirectFunctionCall2(numeric_div, NumericGetDatum(int64_to_numeric(sum)),
